@@ -1,0 +1,1 @@
+"""Bridge catalog service: products and stock between ikas and Fortnox (product.md §2-§4)."""
