@@ -24,7 +24,15 @@ def main() -> int:
     sources = sorted(str(path.relative_to(PROTOS)) for path in PROTOS.rglob("*.proto"))
     include = Path(protoc.__file__).parent / "_proto"  # google/protobuf/*.proto shipped with grpcio-tools
     status = protoc.main(
-        ["grpc_tools.protoc", f"-I{PROTOS}", f"-I{include}", f"--python_out={OUT}", f"--grpc_python_out={OUT}", f"--pyi_out={OUT}", *sources]
+        [
+            "grpc_tools.protoc",
+            f"-I{PROTOS}",
+            f"-I{include}",
+            f"--python_out={OUT}",
+            f"--grpc_python_out={OUT}",
+            f"--pyi_out={OUT}",
+            *sources,
+        ]
     )
     if status != 0:
         print(f"protoc failed with status {status}", file=sys.stderr)

@@ -8,7 +8,6 @@ database instead of waiting; this makes every transaction wait its turn).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -18,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, TypeDecorator, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,7 +112,9 @@ class SqlUnitOfWork:
         self._open(self._session)
         return self
 
-    def __exit__(self, _type: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None) -> None:
+    def __exit__(
+        self, _type: type[BaseException] | None, _value: BaseException | None, _tb: TracebackType | None
+    ) -> None:
         # close() rolls back what was not committed, and leaves loaded objects readable (detached,
         # not expired), so a use case can return what it read.
         self.session.close()
@@ -138,28 +139,45 @@ def upgrade_to_head(script_location: Path, url: str) -> None:
 
 def is_at_head(engine: Engine, script_location: Path) -> bool:
     """True when the database schema is at the newest migration; `serve` refuses to start otherwise."""
-    heads = set(ScriptDirectory.from_config(alembic_config(script_location, engine.url.render_as_string(hide_password=False))).get_heads())
+    heads = set(
+        ScriptDirectory.from_config(
+            alembic_config(script_location, engine.url.render_as_string(hide_password=False))
+        ).get_heads()
+    )
     with engine.connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     return current == heads
 
 
-def run_migrations_online(metadata: MetaData, config: Config, connectable: Callable[[], Engine] | None = None) -> None:
-    """The body of every service's Alembic env.py: batch mode so SQLite can alter tables."""
+def run_migrations_online(metadata: MetaData, config: Config) -> None:
+    """The body of every service's Alembic env.py: batch mode so SQLite can alter tables.
+
+    Tests hand in their own connection through `config.attributes["connection"]` (pytest-alembic
+    does); otherwise the URL of the configuration is used.
+    """
     from alembic import context
 
-    engine = connectable() if connectable else make_engine(config.get_main_option("sqlalchemy.url") or "")
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _configure_and_run(context, given, metadata)
+        return
+    engine = given if isinstance(given, Engine) else make_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            render_as_batch=True,
-            compare_type=True,
-            render_item=_render_portable_type,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+        _configure_and_run(context, connection, metadata)
+    if given is None:
+        engine.dispose()
+
+
+def _configure_and_run(context: Any, connection: Connection, metadata: MetaData) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_portable_type,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
 
 
 def _render_portable_type(type_: str, item: Any, autogen_context: Any) -> str | bool:

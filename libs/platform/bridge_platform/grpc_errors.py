@@ -134,4 +134,3 @@ def error_from_rpc(error: grpc.RpcError) -> DomainError:
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED):
         return UpstreamUnavailable("service", message)
     return DomainError(f"{code.name}: {message}")
-

@@ -50,7 +50,12 @@ def create_server(
     """Builds a server with health, optional reflection, tracing, service auth and logging; returns it and its port."""
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[grpc_server_tracing(), ServiceAuthInterceptor(service_token), LoggingInterceptor(), *interceptors],
+        interceptors=[
+            grpc_server_tracing(),
+            ServiceAuthInterceptor(service_token),
+            LoggingInterceptor(),
+            *interceptors,
+        ],
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -107,9 +112,13 @@ class LoggingInterceptor(grpc.ServerInterceptor):
             finally:
                 code = context.code() if hasattr(context, "code") else None
                 log.info(
-                    "rpc %s", method,
-                    extra={"rpc": method, "code": getattr(code, "name", "OK") if code else "OK",
-                           "duration_ms": round((time.monotonic() - started) * 1000, 1)},
+                    "rpc %s",
+                    method,
+                    extra={
+                        "rpc": method,
+                        "code": getattr(code, "name", "OK") if code else "OK",
+                        "duration_ms": round((time.monotonic() - started) * 1000, 1),
+                    },
                 )
 
         return grpc.unary_unary_rpc_method_handler(
@@ -117,7 +126,9 @@ class LoggingInterceptor(grpc.ServerInterceptor):
         )
 
 
-def serve_until_stopped(server: ManagedServer, *, on_stop: Callable[[], None] = lambda: None, grace_s: float = 10.0) -> None:
+def serve_until_stopped(
+    server: ManagedServer, *, on_stop: Callable[[], None] = lambda: None, grace_s: float = 10.0
+) -> None:
     """Starts the server and blocks until SIGTERM or SIGINT, then stops gracefully."""
     stopping = threading.Event()
 

@@ -273,8 +273,12 @@ class RunQueue:
                     update(self._runs)
                     .where(runs.id == run_id, runs.state == QUEUED)
                     .values(
-                        state=RUNNING, running_key=key, lease_owner=self._owner, lease_expires_at=now + self._lease,
-                        attempts=runs.attempts + 1, started_at=row.started_at or now,
+                        state=RUNNING,
+                        running_key=key,
+                        lease_owner=self._owner,
+                        lease_expires_at=now + self._lease,
+                        attempts=runs.attempts + 1,
+                        started_at=row.started_at or now,
                     )  # fmt: skip
                 ).rowcount
         except IntegrityError:  # another run of this tenant and scope is running: come back shortly
@@ -314,7 +318,9 @@ class RunQueue:
             values.update(state=QUEUED, enqueued_at=now)
         with self._engine.begin() as connection:
             changed = connection.execute(
-                update(self._runs).where(runs.id == run_id, runs.state == RUNNING, runs.lease_expires_at < now).values(**values)
+                update(self._runs)
+                .where(runs.id == run_id, runs.state == RUNNING, runs.lease_expires_at < now)
+                .values(**values)
             ).rowcount
         if changed and not exhausted:
             log.warning("re-queued a run whose worker stopped", extra={"run_id": run_id, "attempts": attempts})
@@ -327,8 +333,15 @@ class RunQueue:
                 update(self._runs)
                 .where(runs.id == run_id, runs.lease_owner == self._owner, runs.state == RUNNING)
                 .values(
-                    state=outcome.state, running_key=None, exclusive_key=None, lease_owner=None, lease_expires_at=None,
-                    finished_at=self._now(), counts=outcome.counts, errors=outcome.errors, result=outcome.result,
+                    state=outcome.state,
+                    running_key=None,
+                    exclusive_key=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    finished_at=self._now(),
+                    counts=outcome.counts,
+                    errors=outcome.errors,
+                    result=outcome.result,
                 )  # fmt: skip
             ).rowcount
         with self._held_lock:
@@ -379,7 +392,9 @@ class RunQueue:
                 select(runs.id, runs.attempts, runs.priority).where(runs.state == RUNNING, runs.lease_expires_at < now)
             ).all()
             forgotten = connection.execute(
-                select(runs.id, runs.priority).where(runs.state == QUEUED, runs.enqueued_at < now - self._redeliver_after)
+                select(runs.id, runs.priority).where(
+                    runs.state == QUEUED, runs.enqueued_at < now - self._redeliver_after
+                )
             ).all()
         for run in stale:
             self._requeue_stale(run.id, run.attempts, run.priority, now)

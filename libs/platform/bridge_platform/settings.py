@@ -33,7 +33,6 @@ def _address(value: str) -> str:
     return value
 
 
-
 class BridgeSettings(BaseSettings):
     """All of Bridge's configuration; each process reads the part it needs."""
 

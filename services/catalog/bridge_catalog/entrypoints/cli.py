@@ -25,6 +25,5 @@ CATALOG = ServiceDefinition(
 )
 
 
-
 def main(argv: Sequence[str] | None = None) -> int:
     return service_main.main(CATALOG, argv)

@@ -67,7 +67,9 @@ class CatalogSettingsServicer(catalog_pb2_grpc.CatalogSettingsServiceServicer):
     ) -> catalog_pb2.UpdateCatalogSettingsResponse:
         tag_tenant(request.tenant_id)
         stored = self._services.update_settings(
-            UpdateCatalogSettingsRequest(request.tenant_id, settings_from_proto(request.settings), request.confirm_reset)
+            UpdateCatalogSettingsRequest(
+                request.tenant_id, settings_from_proto(request.settings), request.confirm_reset
+            )
         )
         return catalog_pb2.UpdateCatalogSettingsResponse(settings=settings_to_proto(stored))
 
