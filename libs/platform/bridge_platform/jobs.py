@@ -195,12 +195,24 @@ class RunQueue:
         run_id = run_id or uuid.uuid4().hex
         now = self._now()
         row = {
-            "id": run_id, "tenant_id": tenant_id, "scope": scope, "trigger": trigger, "state": QUEUED,
-            "priority": priority, "payload": dict(payload or {}),
-            "exclusive_key": f"{tenant_id}:{scope}" if exclusive else None, "running_key": None,
-            "attempts": 0, "progress_done": 0, "progress_total": None, "counts": {}, "errors": [], "result": {},
-            "created_at": now, "enqueued_at": now,
-        }  # fmt: skip
+            "id": run_id,
+            "tenant_id": tenant_id,
+            "scope": scope,
+            "trigger": trigger,
+            "state": QUEUED,
+            "priority": priority,
+            "payload": dict(payload or {}),
+            "exclusive_key": f"{tenant_id}:{scope}" if exclusive else None,
+            "running_key": None,
+            "attempts": 0,
+            "progress_done": 0,
+            "progress_total": None,
+            "counts": {},
+            "errors": [],
+            "result": {},
+            "created_at": now,
+            "enqueued_at": now,
+        }
         try:
             with self._engine.begin() as connection:
                 connection.execute(self._runs.insert().values(**row))
@@ -208,9 +220,14 @@ class RunQueue:
             existing = self._active_or_same(run_id, tenant_id, scope, exclusive)
             if existing is None:  # the other run finished in between: try once more
                 return self.submit(
-                    tenant_id=tenant_id, scope=scope, trigger=trigger, payload=payload,
-                    priority=priority, run_id=run_id, exclusive=exclusive,
-                )  # fmt: skip
+                    tenant_id=tenant_id,
+                    scope=scope,
+                    trigger=trigger,
+                    payload=payload,
+                    priority=priority,
+                    run_id=run_id,
+                    exclusive=exclusive,
+                )
             return Submitted(existing, created=False)
         self._enqueue(run_id, priority)
         return Submitted(run_id, created=True)
@@ -243,10 +260,9 @@ class RunQueue:
 
     def _execute(self, run_id: str) -> None:
         """The huey task: claim the run, execute its handler, record the outcome."""
-        claimed = self._claim(run_id)
-        if claimed is None:
+        context = self._claim(run_id)
+        if context is None:
             return
-        context, priority = claimed
         handler = self._handlers.get(context.scope)
         try:
             if handler is None:
@@ -258,7 +274,7 @@ class RunQueue:
             outcome = RunOutcome(FAILED, errors=[{"message": f"{type(error).__name__}: {error}"}])
         self._finish(run_id, outcome)
 
-    def _claim(self, run_id: str) -> tuple[RunContext, int] | None:
+    def _claim(self, run_id: str) -> RunContext | None:
         runs = self._runs.c
         with self._engine.begin() as connection:
             row = connection.execute(select(self._runs).where(runs.id == run_id)).first()
@@ -279,7 +295,7 @@ class RunQueue:
                         lease_expires_at=now + self._lease,
                         attempts=runs.attempts + 1,
                         started_at=row.started_at or now,
-                    )  # fmt: skip
+                    )
                 ).rowcount
         except IntegrityError:  # another run of this tenant and scope is running: come back shortly
             with self._engine.begin() as connection:  # counts as a delivery, so recover() does not add another
@@ -290,8 +306,7 @@ class RunQueue:
             return None
         with self._held_lock:
             self._held.add(run_id)
-        context = RunContext(run_id, row.tenant_id, row.scope, dict(row.payload), row.attempts + 1, self)
-        return context, row.priority
+        return RunContext(run_id, row.tenant_id, row.scope, dict(row.payload), row.attempts + 1, self)
 
     def _release_expired(self, running_key: str, now: datetime) -> None:
         """A run whose lease ran out lost its worker: queue it again (or fail it after max_attempts)."""
@@ -311,9 +326,11 @@ class RunQueue:
         values: dict[str, Any] = {"running_key": None, "lease_owner": None, "lease_expires_at": None}
         if exhausted:
             values.update(
-                state=FAILED, exclusive_key=None, finished_at=now,
+                state=FAILED,
+                exclusive_key=None,
+                finished_at=now,
                 errors=[{"message": f"the worker running this run stopped {attempts} times; giving up"}],
-            )  # fmt: skip
+            )
         else:
             values.update(state=QUEUED, enqueued_at=now)
         with self._engine.begin() as connection:
@@ -342,7 +359,7 @@ class RunQueue:
                     counts=outcome.counts,
                     errors=outcome.errors,
                     result=outcome.result,
-                )  # fmt: skip
+                )
             ).rowcount
         with self._held_lock:
             self._held.discard(run_id)
@@ -411,9 +428,13 @@ class RunQueue:
     def start_consumer(self, workers: int = 2, poll_max_delay_s: float = 1.0) -> None:
         """Consumes the queue in this process: huey worker threads plus the lease keeper."""
         self._consumer = _EmbeddedConsumer(
-            self._huey, workers=workers, periodic=False, worker_type="thread", max_delay=poll_max_delay_s,
+            self._huey,
+            workers=workers,
+            periodic=False,
+            worker_type="thread",
+            max_delay=poll_max_delay_s,
             check_worker_health=True,
-        )  # fmt: skip
+        )
         self._consumer.start()
         self._stopping.clear()
         self._keeper = threading.Thread(target=self._keep, name="run-lease-keeper", daemon=True)

@@ -72,4 +72,5 @@ def test_update_replaces_the_stored_document(database_url: str) -> None:
 
     with uow_for("tenant-a") as uow:
         again = uow.settings.get()
-    assert again is not None and again.stock == StockSettings(True, "loc", "SP")
+    assert again is not None
+    assert again.stock == StockSettings(True, "loc", "SP")
