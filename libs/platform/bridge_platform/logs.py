@@ -15,9 +15,8 @@ from typing import Any, Final
 
 _SECRET_PATTERNS: Final = [
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
-    re.compile(
-        r"(?i)((?:access_token|refresh_token|client_secret|password|token|secret|code)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"
-    ),
+    # `*token`, `*secret`, `*password` keys, and OAuth's `code`, but not `upstream_code` and the like.
+    re.compile(r"(?i)\b((?:\w*(?:token|secret|password|api_key)|code)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
 ]
 _STANDARD_FIELDS: Final = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 

@@ -6,6 +6,7 @@ Two set-ups are exercised: local mode (SQLite database, huey on a SQLite file) a
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -239,7 +240,7 @@ def test_two_consumers_run_100_jobs_of_10_tenants_each_once_never_two_of_a_tenan
     for row in done:
         by_tenant[f"{row.tenant_id}:{row.scope}"].append((row.started, row.finished))
     for key, spans in by_tenant.items():
-        for (_, previous_end), (next_start, _) in zip(spans, spans[1:], strict=False):
+        for (_, previous_end), (next_start, _) in itertools.pairwise(spans):
             assert next_start >= previous_end, f"two runs of {key} overlapped"
 
 
