@@ -44,7 +44,7 @@ class _CallDetails(NamedTuple):
     compression: Any
 
 
-class _CredentialAndDeadline(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _CredentialAndDeadline(grpc.UnaryUnaryClientInterceptor):
     """Attaches the service credential and a default deadline to every call."""
 
     def __init__(self, token: str, default_timeout_s: float) -> None:

@@ -135,7 +135,7 @@ def make_huey(name: str, *, queue_url: str | None, data_dir: Path) -> Huey:
     return SqliteHuey(name, filename=str(data_dir / f"{name}-queue.db"), results=False, utc=True)
 
 
-class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+class _EmbeddedConsumer(Consumer):
     """huey's consumer inside a service process: the service owns the signal handlers."""
 
     def _set_signal_handlers(self) -> None:
@@ -415,15 +415,15 @@ class RunQueue:
             ).all()
         for run in stale:
             self._requeue_stale(run.id, run.attempts, run.priority, now)
-        for run in forgotten:
+        for lost in forgotten:
             with self._engine.begin() as connection:
                 touched = connection.execute(
                     update(self._runs)
-                    .where(runs.id == run.id, runs.state == QUEUED, runs.enqueued_at < now - self._redeliver_after)
+                    .where(runs.id == lost.id, runs.state == QUEUED, runs.enqueued_at < now - self._redeliver_after)
                     .values(enqueued_at=now)
                 ).rowcount
             if touched:  # duplicates are harmless: only one delivery can claim the run
-                self._enqueue(run.id, run.priority)
+                self._enqueue(lost.id, lost.priority)
 
     def start_consumer(self, workers: int = 2, poll_max_delay_s: float = 1.0) -> None:
         """Consumes the queue in this process: huey worker threads plus the lease keeper."""

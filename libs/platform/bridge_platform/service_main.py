@@ -52,7 +52,7 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     commands.add_parser("serve", help="serve gRPC and consume the run queue until SIGTERM")
     commands.add_parser("migrate", help="upgrade the database to the newest migration")
     arguments = parser.parse_args(argv)
-    settings = load_settings()
+    settings: BridgeSettings = load_settings()
     setup_logging(definition.name, settings.log_level)
     if arguments.command == "migrate":
         upgrade_to_head(definition.migrations, definition.database_url(settings))

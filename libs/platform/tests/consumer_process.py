@@ -49,7 +49,7 @@ def main() -> None:
 
     def handler(context: RunContext) -> RunOutcome:
         with engine.begin() as connection:
-            execution_id = connection.execute(
+            inserted = connection.execute(
                 insert(executions).values(
                     run_id=context.run_id,
                     tenant_id=context.tenant_id,
@@ -57,7 +57,9 @@ def main() -> None:
                     pid=os.getpid(),
                     started=time.time(),
                 )
-            ).inserted_primary_key[0]
+            ).inserted_primary_key
+        assert inserted is not None
+        execution_id = inserted[0]
         if context.payload.get("hang"):
             Path(arguments.data_dir, f"hanging-{os.getpid()}").write_text(context.run_id)
             time.sleep(3600)

@@ -27,7 +27,12 @@ from bridge_platform.jobs import FAILED, QUEUED, RUNNING, SUCCEEDED, RunContext,
 
 CONSUMER = Path(__file__).with_name("consumer_process.py")
 sys.path.insert(0, str(CONSUMER.parent))  # the consumer module also defines the tables the tests read
-from consumer_process import executions, executions_metadata, runs, runs_metadata  # noqa: E402
+from consumer_process import (  # type: ignore[import-not-found]  # noqa: E402  (found through sys.path above)
+    executions,
+    executions_metadata,
+    runs,
+    runs_metadata,
+)
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 

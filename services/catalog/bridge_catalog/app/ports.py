@@ -20,7 +20,8 @@ class CatalogSettingsRepository(Protocol):
 class CatalogUnitOfWork(Protocol):
     """One transaction for one tenant; nothing is written unless `commit()` is called."""
 
-    settings: CatalogSettingsRepository
+    @property
+    def settings(self) -> CatalogSettingsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
