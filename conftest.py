@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -69,3 +70,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.db'}"
     factory: Callable[[], str] = request.getfixturevalue("new_postgres_database")
     return factory()
+
+
+@pytest.fixture(scope="session")
+def tracer_provider() -> Any:
+    """The process-wide SDK tracer provider, as `setup_telemetry` installs it in every service.
+
+    OpenTelemetry lets a process set its global provider once, so all tests share this one.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
+        provider = TracerProvider()
+        trace.set_tracer_provider(provider)
+    return provider
+
+
+@pytest.fixture
+def finished_spans(tracer_provider: Any) -> Iterator[Any]:
+    """An in-memory exporter on the global provider: `.get_finished_spans()` lists this test's spans."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(exporter)
+    tracer_provider.add_span_processor(processor)
+    yield exporter
+    exporter.clear()
+    exporter.shutdown()
