@@ -22,13 +22,19 @@ TENANT_ATTRIBUTE: Final = "bridge.tenant_id"
 RUN_ATTRIBUTE: Final = "bridge.run_id"
 
 
-def setup_telemetry(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
-    """Installs the global tracer provider for this process; returns it so tests can add exporters."""
+def tracer_provider_for(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
+    """A provider that records spans, and exports them only when an OTLP endpoint is configured."""
     provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+    return provider
+
+
+def setup_telemetry(service_name: str, otlp_endpoint: str | None) -> TracerProvider:
+    """Installs the global tracer provider of this process (once per process, as OpenTelemetry allows)."""
+    provider = tracer_provider_for(service_name, otlp_endpoint)
     trace.set_tracer_provider(provider)
     return provider
 
