@@ -1,0 +1,148 @@
+"""The settings round trip through the real catalog service over real gRPC (orders and auth are fakes)."""
+
+from __future__ import annotations
+
+import socket
+import warnings
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from bridge_catalog.bootstrap import MIGRATIONS
+from bridge_catalog.bootstrap import build as build_catalog
+from bridge_catalog.entrypoints.grpc_servicer import register
+from bridge_gateway.app import create_app
+from bridge_gateway.bootstrap import build
+from bridge_gateway.settings import GatewaySettings
+from bridge_platform.db import upgrade_to_head
+from bridge_platform.errors import FieldViolation, UpstreamUnavailable
+from bridge_platform.grpc_server import create_server
+from bridge_platform.settings import BridgeSettings
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
+    from fastapi.testclient import TestClient
+
+TOKEN = "service-token-for-tests"
+
+
+@pytest.fixture
+def catalog_address(tmp_path: Path) -> Iterator[str]:
+    """The catalog service on a fresh SQLite file, listening on a free port."""
+    settings = BridgeSettings(data_dir=tmp_path / "catalog")
+    upgrade_to_head(MIGRATIONS, settings.catalog_database_url)
+    services = build_catalog(settings, with_runs=False)
+    server, port = create_server("127.0.0.1:0", partial(register, services), service_token=TOKEN)
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(0)
+
+
+def gateway(tmp_path: Path, catalog_address: str, auth: Any, orders: Any, token: str = TOKEN) -> FastAPI:
+    settings = GatewaySettings(data_dir=tmp_path, catalog_addr=catalog_address, service_token=SecretStr(token))
+    return create_app(settings, build(settings, auth=auth, orders=orders))
+
+
+@pytest.fixture
+def client(tmp_path: Path, catalog_address: str, auth: Any, orders: Any) -> Iterator[TestClient]:
+    app = gateway(tmp_path, catalog_address, auth, orders)
+    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as signed_in:
+        yield signed_in
+    app.state.clients.close()
+
+
+def test_settings_round_trip_through_the_catalog_service(client: TestClient, default_document: Any) -> None:
+    document = default_document()
+    assert client.get("/api/v1/settings").json() == document
+    document["products"].update(sync_mode="ikas_to_fortnox", create_new=True)
+    document["stock"].update(sync_automatically=True, ikas_stock_location_id="loc-1")
+
+    saved = client.put("/api/v1/settings", json=document)
+
+    assert saved.status_code == 200
+    assert saved.json() == document
+    read_back = client.get("/api/v1/settings").json()
+    assert read_back == document
+    assert read_back["stock"]["fortnox_stock_point"] is None  # null stays null through the proto
+
+
+def test_violations_of_the_catalog_service_and_of_orders_are_merged(
+    client: TestClient, orders: Any, default_document: Any
+) -> None:
+    orders.violations = [FieldViolation("orders.unit_attribute", "required", "is required")]
+    document = default_document()
+    document["stock"].update(ikas_stock_location_id="  padded", fortnox_stock_point="")
+
+    response = client.put("/api/v1/settings", json=document)
+
+    assert response.status_code == 422
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("stock.ikas_stock_location_id", "invalid_value"),
+        ("stock.fortnox_stock_point", "invalid_value"),
+        ("orders.unit_attribute", "required"),
+    ]
+    assert client.get("/api/v1/settings").json() == default_document()  # nothing written
+
+
+def test_an_orders_failure_restores_what_the_catalog_service_stored(
+    client: TestClient, orders: Any, default_document: Any
+) -> None:
+    first = default_document()
+    first["stock"]["ikas_stock_location_id"] = "loc-1"
+    assert client.put("/api/v1/settings", json=first).status_code == 200
+    second = default_document()
+    second["stock"]["ikas_stock_location_id"] = "loc-2"
+    orders.update_error = UpstreamUnavailable("service", "orders is restarting")
+
+    response = client.put("/api/v1/settings", json=second)
+
+    assert response.status_code == 503
+    assert client.get("/api/v1/settings").json()["stock"]["ikas_stock_location_id"] == "loc-1"
+
+
+def test_readiness_asks_the_real_health_service(client: TestClient) -> None:
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["services"]["catalog"] == "serving"
+
+
+def test_a_refused_service_credential_is_a_500_not_a_401(
+    tmp_path: Path, catalog_address: str, auth: Any, orders: Any
+) -> None:
+    app = gateway(tmp_path, catalog_address, auth, orders, token="not-the-token")
+
+    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/settings")
+
+    assert response.status_code == 500
+    assert "credential" not in response.text
+    app.state.clients.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_a_catalog_that_is_down_is_503_with_retry_after(tmp_path: Path, auth: Any, orders: Any) -> None:
+    nobody = f"127.0.0.1:{free_port()}"
+    app = gateway(tmp_path, nobody, auth, orders)
+
+    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as client:
+        response = client.get("/api/v1/settings")
+        ready = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert ready.status_code == 503
+    assert ready.json()["services"]["catalog"] == "not_serving"
+    app.state.clients.close()

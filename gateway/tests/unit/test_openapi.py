@@ -1,0 +1,57 @@
+"""/openapi.json describes the settings routes, their choices and their problems."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from starlette.testclient import TestClient
+
+
+def schema_of(document: dict[str, Any], name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = document["components"]["schemas"][name]
+    return schema
+
+
+def test_openapi_lists_the_settings_routes(anonymous: TestClient) -> None:
+    document = anonymous.get("/openapi.json").json()
+
+    assert document["info"]["title"] == "Bridge"
+    assert set(document["paths"]["/api/v1/settings"]) == {"get", "put"}
+    put = document["paths"]["/api/v1/settings"]["put"]
+    assert put["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SettingsDocument"
+    }
+    assert [parameter["name"] for parameter in put["parameters"]] == ["confirm_reset"]
+    for status in ("401", "409", "422", "503"):
+        assert put["responses"][status]["content"] == {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        }
+    assert "errors" in schema_of(document, "Problem")["properties"]
+    assert "/dev/login" not in document["paths"]
+
+
+def test_openapi_documents_the_choices_as_enums(anonymous: TestClient) -> None:
+    document = anonymous.get("/openapi.json").json()
+
+    products = schema_of(document, "ProductSettings")["properties"]
+    orders = schema_of(document, "OrderSettings")["properties"]
+    assert products["sync_mode"]["enum"] == ["fortnox_to_ikas", "ikas_to_fortnox"]
+    assert orders["unit_source"]["enum"] == ["base_unit", "attribute"]
+    assert orders["language"]["enum"] == ["always_en", "always_sv", "customer_else_en", "customer_else_sv"]
+    assert orders["shipping"]["enum"] == ["freight", "order_row"]
+    assert orders["send_when"]["enum"] == ["placed", "paid"]
+
+
+def test_openapi_marks_every_key_required(anonymous: TestClient) -> None:
+    document = anonymous.get("/openapi.json").json()
+
+    for name, count in (("ProductSettings", 4), ("StockSettings", 3), ("OrderSettings", 17), ("SettingsDocument", 3)):
+        schema = schema_of(document, name)
+        assert len(schema["required"]) == count == len(schema["properties"])
+        assert schema["additionalProperties"] is False
+
+
+def test_no_documentation_page_loads_assets_from_a_cdn(anonymous: TestClient) -> None:
+    assert anonymous.get("/docs").status_code == 404
+    assert anonymous.get("/redoc").status_code == 404
