@@ -18,7 +18,8 @@ _SECRET_PATTERNS: Final = [
     # `*token`, `*secret`, `*password` keys, and OAuth's `code`, but not `upstream_code` and the like.
     re.compile(r"(?i)\b((?:\w*(?:token|secret|password|api_key)|code)[\"']?\s*[:=]\s*[\"']?)[^\s\"'&,}]+"),
 ]
-_STANDARD_FIELDS: Final = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# uvicorn adds `color_message`, a copy of the message with terminal colour codes.
+_STANDARD_FIELDS: Final = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 def redact(text: str) -> str:

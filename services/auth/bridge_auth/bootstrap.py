@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -13,15 +12,11 @@ from bridge_auth.adapters.db.repositories import SqlAuthUnitOfWork
 from bridge_auth.adapters.db.tables import map_tables
 from bridge_auth.app.ports import Clock, UnitOfWorkFactory
 from bridge_auth.app.tenants import EnsureDevelopmentTenant, GetTenant
+from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
 from bridge_platform.settings import BridgeSettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -13,17 +12,13 @@ from bridge_catalog.adapters.db.repositories import SqlCatalogUnitOfWork
 from bridge_catalog.adapters.db.tables import map_tables, runs
 from bridge_catalog.app.manage_settings import GetCatalogSettings, UpdateCatalogSettings, ValidateCatalogSettings
 from bridge_catalog.app.ports import Clock, UnitOfWorkFactory
+from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
 from bridge_platform.jobs import RunQueue, make_huey
 from bridge_platform.settings import BridgeSettings
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 QUEUE_NAME = "bridge-catalog"
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
