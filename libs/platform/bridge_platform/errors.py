@@ -74,3 +74,8 @@ class UpstreamRejected(UpstreamError):
 
 class UpstreamUnavailable(UpstreamError):
     """The upstream could not answer now (timeout, 429, 5xx); retrying later may help."""
+
+
+class OutcomeUnknown(UpstreamUnavailable):
+    """A write was sent but its answer was lost (timeout, dropped connection, 5xx): it may or may not
+    have happened. Callers look up by their idempotency key before writing again, never blindly retry."""
