@@ -250,7 +250,8 @@ async def _discard(_message: Message) -> None:
 
 class _Captured:
     def __init__(self) -> None:
-        self.status, self.headers, self.body = 500, [], b""
+        self.status, self.body = 500, b""
+        self.headers: list[tuple[bytes, bytes]] = []
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
