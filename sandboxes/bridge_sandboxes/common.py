@@ -287,10 +287,10 @@ def admin_router(
 
     @router.post("/reset")
     def reset_all() -> dict[str, str]:
-        reset()
+        controls.clock.reset()  # first: a reset that reseeds stamps its records with the real time
         controls.calls.clear()
         controls.faults.clear()
-        controls.clock.reset()
+        reset()
         return {"status": "reset"}
 
     @router.post("/seed")
