@@ -98,12 +98,47 @@ def migration_commands() -> list[Command]:
     return [Command(service, (sys.executable, "-m", f"bridge_{service}", "migrate")) for service in SERVICES]
 
 
-def process_specs(settings: BridgeSettings) -> list[ProcessSpec]:
+@dataclass(frozen=True)
+class Sandboxes:
+    """Where the local ikas and Fortnox sandboxes listen, when `make run` starts them."""
+
+    fortnox_port: int
+    ikas_port: int
+
+    def environment(self) -> dict[str, str]:
+        """What points the services at the sandboxes: base URLs only, the product code is the same."""
+        fortnox, ikas = f"http://127.0.0.1:{self.fortnox_port}", f"http://127.0.0.1:{self.ikas_port}"
+        return {
+            "BRIDGE_FORTNOX_API_URL": fortnox,
+            "BRIDGE_FORTNOX_AUTH_URL": fortnox,
+            "BRIDGE_IKAS_API_URL": ikas,
+            "BRIDGE_IKAS_STORE_URL": f"{ikas}/stores/{{store}}",
+        }
+
+
+def sandboxes_for(environ: Mapping[str, str]) -> Sandboxes | None:
+    """The sandboxes start only when neither upstream URL is set (product.md §10): set both to use other servers."""
+    if "BRIDGE_IKAS_API_URL" in environ or "BRIDGE_FORTNOX_API_URL" in environ:
+        return None
+    return Sandboxes(
+        fortnox_port=int(environ.get("BRIDGE_SANDBOX_FORTNOX_PORT", "8081")),
+        ikas_port=int(environ.get("BRIDGE_SANDBOX_IKAS_PORT", "8082")),
+    )
+
+
+def process_specs(settings: BridgeSettings, sandboxes: Sandboxes | None) -> list[ProcessSpec]:
     """Every process of the local stack, in start order; the gateway last, as it is the one that is waited for."""
     python = sys.executable
-    # Sandboxes go here, first: when BRIDGE_IKAS_API_URL and BRIDGE_FORTNOX_API_URL are both unset, the ikas and
-    # Fortnox sandboxes (`python -m bridge_sandboxes.ikas --port P`, `python -m bridge_sandboxes.fortnox --port P`)
-    # start with HttpOk checks, and the children's environment points the API URLs at them.
+    upstreams = []
+    if sandboxes is not None:  # seeded with the demo store and company, first, so the services find them
+        upstreams = [
+            ProcessSpec(
+                f"{name}-sandbox",
+                (python, "-m", f"bridge_sandboxes.{name}", "--port", str(port), "--seed", "demo"),
+                HttpOk(f"http://127.0.0.1:{port}/__admin/clock"),
+            )
+            for name, port in (("fortnox", sandboxes.fortnox_port), ("ikas", sandboxes.ikas_port))
+        ]
     services = [
         ProcessSpec(service, (python, "-m", f"bridge_{service}", "serve"), PortOpen(address))
         for service, address in zip(
@@ -113,16 +148,20 @@ def process_specs(settings: BridgeSettings) -> list[ProcessSpec]:
     gateway = ProcessSpec(
         "gateway", (python, "-m", "bridge_gateway", "serve"), HttpOk(gateway_url(settings, "/readyz"))
     )
-    return [*services, gateway]
+    return [*upstreams, *services, gateway]
 
 
 def gateway_url(settings: BridgeSettings, path: str, host: str = "127.0.0.1") -> str:
     return f"http://{host}:{settings.gateway_port}{path}"
 
 
-def child_environment(settings: BridgeSettings, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment passes through unchanged, so children read the very configuration validated here."""
-    return {**environ, "BRIDGE_MODE": settings.mode.value, "PYTHONUNBUFFERED": "1"}
+def child_environment(
+    settings: BridgeSettings, environ: Mapping[str, str], sandboxes: Sandboxes | None
+) -> dict[str, str]:
+    """The environment passes through unchanged, so children read the very configuration validated here;
+    with sandboxes, the upstream base URLs point at them."""
+    sandbox_urls = sandboxes.environment() if sandboxes else {}
+    return {**environ, **sandbox_urls, "BRIDGE_MODE": settings.mode.value, "PYTHONUNBUFFERED": "1"}
 
 
 class StopRequest:
@@ -315,7 +354,13 @@ def _signal_group(pgid: int, signum: signal.Signals) -> None:
         os.killpg(pgid, signum)
 
 
-def run(settings: BridgeSettings, supervisor: Supervisor, console: Console, stop: StopRequest) -> int:
+def run(
+    settings: BridgeSettings,
+    sandboxes: Sandboxes | None,
+    supervisor: Supervisor,
+    console: Console,
+    stop: StopRequest,
+) -> int:
     """Migrates, starts, waits for readiness and supervises until a stop request or an unrecoverable failure."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     console.say(f"data in {settings.data_dir}")
@@ -331,7 +376,7 @@ def run(settings: BridgeSettings, supervisor: Supervisor, console: Console, stop
             )
             return EXIT_FAILED
 
-    children = [Child(spec) for spec in process_specs(settings)]
+    children = [Child(spec) for spec in process_specs(settings, sandboxes)]
     console.say(f"starting {', '.join(child.spec.name for child in children)}")
     for child in children:
         supervisor.start(child)
@@ -348,6 +393,11 @@ def run(settings: BridgeSettings, supervisor: Supervisor, console: Console, stop
         if not is_ready and now >= next_probe:
             if gateway.ready.problem() is None:
                 is_ready = True
+                if sandboxes is not None:
+                    urls = sandboxes.environment()
+                    console.say(
+                        f"sandboxes: Fortnox at {urls['BRIDGE_FORTNOX_API_URL']}, ikas at {urls['BRIDGE_IKAS_API_URL']}"
+                    )
                 console.say(
                     f"Bridge is running: dashboard at {gateway_url(settings, '/dev/login?store=demo', 'localhost')}"
                 )
@@ -378,11 +428,12 @@ def main() -> int:
     if settings.gateway_port == 0:
         print("BRIDGE_GATEWAY_PORT: must be a fixed port to run the stack (got 0)", file=sys.stderr)
         return EXIT_BAD_CONFIGURATION
-    names = [command.name for command in [*migration_commands(), *process_specs(settings)]]
+    sandboxes = sandboxes_for(os.environ)
+    names = [command.name for command in [*migration_commands(), *process_specs(settings, sandboxes)]]
     console = Console(names, sys.stdout, sys.stderr)
-    supervisor = Supervisor(console, child_environment(settings, os.environ), stop)
+    supervisor = Supervisor(console, child_environment(settings, os.environ, sandboxes), stop)
     try:
-        code = run(settings, supervisor, console, stop)
+        code = run(settings, sandboxes, supervisor, console, stop)
     finally:
         if stop.is_requested:
             hint = "; Ctrl-C again to kill at once" if stop.last_signal == signal.SIGINT else ""

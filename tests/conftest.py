@@ -47,8 +47,10 @@ def free_ports(count: int) -> list[int]:
 def stack_environment(data_dir: Path, **overrides: str) -> dict[str, str]:
     """The caller's environment minus any Bridge or OpenTelemetry settings, plus a private data dir and free ports."""
     env = {name: value for name, value in os.environ.items() if not name.startswith(("BRIDGE_", "OTEL_"))}
-    gateway, auth, catalog, orders = free_ports(4)
+    gateway, auth, catalog, orders, fortnox, ikas = free_ports(6)
     env.update(
+        BRIDGE_SANDBOX_FORTNOX_PORT=str(fortnox),
+        BRIDGE_SANDBOX_IKAS_PORT=str(ikas),
         BRIDGE_MODE="local",
         BRIDGE_DATA_DIR=str(data_dir),
         BRIDGE_GATEWAY_PORT=str(gateway),

@@ -106,7 +106,7 @@ def test_ctrl_c_during_migration_leaves_nothing_behind(start_dev: StartDev) -> N
 
 def test_ctrl_c_during_start_up_leaves_nothing_behind(start_dev: StartDev) -> None:
     dev = start_dev()
-    dev.wait_for_output("starting auth", 60)
+    dev.wait_for_output("starting ", 60)
     children = dev.children()
 
     assert dev.interrupt(timeout_s=20) == 0, dev.output()

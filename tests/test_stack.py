@@ -132,3 +132,24 @@ def test_settings_need_a_session(client: httpx.Client) -> None:
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
     assert client.put(SETTINGS, json=DEFAULTS).status_code == 401
+
+
+def test_make_run_starts_both_sandboxes_seeded_with_the_demo_data(stack: DevProcess) -> None:
+    fortnox = f"http://127.0.0.1:{stack.env['BRIDGE_SANDBOX_FORTNOX_PORT']}"
+    ikas = f"http://127.0.0.1:{stack.env['BRIDGE_SANDBOX_IKAS_PORT']}"
+
+    companies = httpx.get(f"{fortnox}/__admin/state", timeout=10).json()
+    stores = httpx.get(f"{ikas}/__admin/state", timeout=10).json()
+
+    assert "Demo AB" in str(companies)
+    assert "demo" in str(stores)
+    query = {
+        "client_id": "bridge-local",
+        "redirect_uri": f"{stack.base_url}/oauth/fortnox/callback",
+        "scope": "companyinformation",
+        "state": "s",
+        "access_type": "offline",
+        "response_type": "code",
+    }
+    consent = httpx.get(f"{fortnox}/oauth-v1/auth", params=query, timeout=10)
+    assert consent.status_code == 200  # the local client id of Bridge is registered
