@@ -4,7 +4,8 @@ limit, the /__admin/ API that controls them, and the command line that serves a 
 Faults are applied by an ASGI middleware around the sandbox's real routes, so what a client sees is
 what a real network would do to it:
 - `status`: answer at once with a status and body; the request is NOT processed (a 429, a 503);
-- `delay`: wait, then process normally (the client may time out while the write still happens);
+- `delay`: process the request at once, then hold the answer back (the client may time out while
+  the write has happened);
 - `drop_after`: process the request, then send the headers and half the body and drop the
   connection (the write happened, the client never learns it);
 - `malformed`: process the request, then answer 200 with a body that is not valid JSON.
@@ -215,9 +216,11 @@ class SandboxMiddleware:
                 await _send_json(
                     logged_send, fault.status, body.encode() if isinstance(body, str) else body, fault.headers
                 )
-            elif fault.kind == "delay":
+            elif fault.kind == "delay":  # the work happens now; the answer comes late (a slow upstream)
+                captured = _Captured()
+                await self._app(scope, receive, captured.send)
                 await asyncio.sleep(fault.delay_s)
-                await self._app(scope, receive, logged_send)
+                await captured.replay(logged_send)
             elif fault.kind == "malformed":
                 await self._app(scope, receive, _discard)
                 await _send_json(logged_send, 200, b'{"truncated": ')
@@ -258,6 +261,10 @@ class _Captured:
             self.status, self.headers = message["status"], message.get("headers", [])
         elif message["type"] == "http.response.body":
             self.body += message.get("body", b"")
+
+    async def replay(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def _json_bytes(value: Any) -> bytes:
