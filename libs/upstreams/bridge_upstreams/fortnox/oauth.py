@@ -23,7 +23,7 @@ import httpx
 from bridge_platform.errors import OutcomeUnknown, UpstreamRejected, UpstreamUnavailable
 
 UPSTREAM: Final = "fortnox"
-DEFAULT_AUTH_URL: Final = "https://apps.fortnox.se/oauth-v1"
+DEFAULT_AUTH_URL: Final = "https://apps.fortnox.se"  # BRIDGE_FORTNOX_AUTH_URL: the host; endpoints are under /oauth-v1
 DEFAULT_SCOPES: Final[tuple[str, ...]] = (
     "article",
     "customer",
@@ -87,7 +87,7 @@ class FortnoxOAuth:
         self._http = http
         self._client_id = client_id
         self._client_secret = client_secret
-        self._auth_url = auth_url.rstrip("/")
+        self._auth_url = f"{auth_url.rstrip('/')}/oauth-v1"
         self._now = now
 
     def authorize_url(

@@ -50,9 +50,10 @@ class TokenSet:
 class IkasOAuth:
     """The ikas OAuth endpoints for one app (client id and secret).
 
-    `store_url_template` makes a store's base URL from its name (`https://{store_name}.myikas.com`;
-    the sandbox serves stores under a path); `api_url` is any URL on the ikas API host
-    (`https://api.myikas.com`), whose origin serves the store-independent token endpoint.
+    `store_url_template` makes a store's base URL from its name: BRIDGE_IKAS_STORE_URL, with `{store}`
+    standing for the name (`https://{store}.myikas.com`; the sandbox serves stores under a path).
+    `api_url` is any URL on the ikas API host (`https://api.myikas.com`), whose origin serves the
+    store-independent token endpoint.
     """
 
     def __init__(
@@ -66,8 +67,8 @@ class IkasOAuth:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        if "{store_name}" not in store_url_template:
-            raise ValueError("store_url_template must contain {store_name}")
+        if "{store}" not in store_url_template:
+            raise ValueError("store_url_template must contain {store}")
         parts = urlsplit(api_url)
         self._http = http
         self._client_id = client_id
@@ -78,7 +79,7 @@ class IkasOAuth:
         self._sleep = sleep
 
     def store_url(self, store_name: str) -> str:
-        return self._store_url_template.format(store_name=store_name)
+        return self._store_url_template.replace("{store}", store_name)
 
     def authorize_url(self, store_name: str, redirect_uri: str, scopes: Sequence[str], state: str | None) -> str:
         """Where to send the merchant to install or re-authorize Bridge (fact sheet §2.3): the scopes are one

@@ -190,7 +190,7 @@ def make_fortnox(
     retry: RetryPolicy | None = None,
 ) -> Fortnox:
     http = httpx.Client(timeout=httpx.Timeout(read_timeout_s, connect=5.0))
-    oauth = FortnoxOAuth(http, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, auth_url=f"{sandbox_url}/oauth-v1")
+    oauth = FortnoxOAuth(http, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, auth_url=sandbox_url)
     tokens = SandboxTokens(admin, oauth)
     budget = make_rate_budget("fortnox", rates or [(10_000, 5.0)], url=None, data_dir=data_dir)
     retries: list[RetryEvent] = []

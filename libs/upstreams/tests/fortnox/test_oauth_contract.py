@@ -63,9 +63,7 @@ def test_code_exchange_refresh_rotation_and_revoke(fortnox: Fortnox) -> None:
 
 
 def test_bad_client_secret_is_rejected_but_not_invalid_grant(fortnox: Fortnox) -> None:
-    wrong = FortnoxOAuth(
-        httpx.Client(), client_id="bridge-local", client_secret="nope", auth_url=f"{fortnox.url}/oauth-v1"
-    )
+    wrong = FortnoxOAuth(httpx.Client(), client_id="bridge-local", client_secret="nope", auth_url=fortnox.url)
     with pytest.raises(UpstreamRejected) as caught:
         wrong.refresh("whatever")
     assert not isinstance(caught.value, InvalidGrant)

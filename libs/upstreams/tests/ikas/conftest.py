@@ -50,7 +50,7 @@ class Sandbox:
 
     @property
     def store_url_template(self) -> str:
-        return f"{self.base_url}/stores/{{store_name}}"
+        return f"{self.base_url}/stores/{{store}}"
 
     def post(self, path: str, body: Any) -> Any:
         response = self.admin.post(f"/__admin/{path}", json=body)

@@ -129,7 +129,7 @@ def _oauth(handler: Any) -> IkasOAuth:
         httpx.Client(transport=httpx.MockTransport(handler)),
         client_id="cid",
         client_secret="csecret",
-        store_url_template="https://{store_name}.myikas.com",
+        store_url_template="https://{store}.myikas.com",
         api_url="https://api.myikas.com/api/v1/admin/graphql",
         now=lambda: NOW,
         sleep=lambda _s: None,
