@@ -21,6 +21,8 @@ from bridge_upstreams.transport import UpstreamTransport
 
 # Connect fast or give up; reads may be slow (large pages, PDFs) but never hang a worker forever.
 HTTP_TIMEOUT: Final = httpx.Timeout(30.0, connect=5.0)
+# The Admin API v1 (product.md: keep v1 behind the port, so a move to v2 touches one module).
+IKAS_GRAPHQL_PATH: Final = "/api/v1/admin/graphql"
 
 
 def http_client() -> httpx.Client:
@@ -36,7 +38,7 @@ def fortnox_client(settings: BridgeSettings, tokens: TokenSource, *, http: httpx
 def ikas_client(settings: BridgeSettings, tokens: TokenSource, *, http: httpx.Client | None = None) -> IkasClient:
     budget = make_rate_budget("ikas", IKAS_RATES, url=settings.rate_budget_url, data_dir=settings.data_dir)
     transport = UpstreamTransport(upstream="ikas", http=http or http_client(), tokens=tokens, budget=budget)
-    return IkasClient(transport, settings.ikas_api_url)
+    return IkasClient(transport, f"{settings.ikas_api_url}{IKAS_GRAPHQL_PATH}")
 
 
 def fortnox_oauth(settings: BridgeSettings, *, http: httpx.Client | None = None) -> FortnoxOAuth:

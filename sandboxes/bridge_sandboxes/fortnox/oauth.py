@@ -185,7 +185,7 @@ def _authorize_problem(state: FortnoxState, params: dict[str, str]) -> tuple[OAu
         return client, "response_type must be code"
     if not params.get("state"):
         return client, "state is required"
-    if params.get("account_type", "service") != "service":
+    if params.get("account_type") not in (None, "", "service"):  # the consent form posts it back empty
         return client, "account_type must be service"
     return client, None
 

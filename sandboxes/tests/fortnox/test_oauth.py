@@ -221,3 +221,20 @@ def test_client_credentials_after_a_service_account_consent(client: TestClient, 
         "/oauth-v1/token", data={"grant_type": "client_credentials"}, headers={**basic(), "TenantId": "1002"}
     )
     assert other.status_code == 400  # no service-account consent for that company
+
+
+def test_the_consent_form_as_a_browser_posts_it_is_accepted(client: TestClient) -> None:
+    """A browser submits every field of the consent form, the empty account_type included."""
+    query = {
+        "client_id": "bridge-local",
+        "redirect_uri": "http://localhost:8080/oauth/fortnox/callback",
+        "scope": "companyinformation",
+        "state": "s1",
+        "access_type": "offline",
+        "response_type": "code",
+        "account_type": "",
+    }
+    answer = client.post("/oauth-v1/auth/decision", data={**query, "decision": "approve"}, follow_redirects=False)
+
+    assert answer.status_code in (302, 303)
+    assert "code=" in answer.headers["location"]

@@ -110,7 +110,7 @@ def test_dashboard_jwt_gives_merchant_and_installation() -> None:
         (_token(aud="app-2"), "another installation"),
         (_token(secret="other-secret-" + "y" * 52), "not valid"),
         (_token(algorithm="HS512"), "not valid"),  # only HS256, even with the right secret
-        (jwt.encode({"sub": "m", "aud": "app-1", "exp": 9_999_999_999}, None, algorithm="none"), "not valid"),
+        (jwt.encode({"sub": "m", "aud": "app-1", "exp": 9_999_999_999}, "", algorithm="none"), "not valid"),
         (_token(exp=None), "'exp'"),
         (_token(sub=None), "'sub'"),
         ("not.a.jwt", "not valid"),
