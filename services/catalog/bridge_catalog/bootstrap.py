@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -10,8 +11,10 @@ from sqlalchemy import Engine
 
 from bridge_catalog.adapters.db.repositories import SqlCatalogUnitOfWork
 from bridge_catalog.adapters.db.tables import map_tables, runs
+from bridge_catalog.adapters.db.tenant_data import SqlTenantData
 from bridge_catalog.app.manage_settings import GetCatalogSettings, UpdateCatalogSettings, ValidateCatalogSettings
 from bridge_catalog.app.ports import Clock, UnitOfWorkFactory
+from bridge_catalog.app.purge_tenant_data import PurgeTenantData
 from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
 from bridge_platform.jobs import RunQueue, make_huey
@@ -28,6 +31,7 @@ class Services:
     get_settings: GetCatalogSettings
     validate_settings: ValidateCatalogSettings
     update_settings: UpdateCatalogSettings
+    purge_tenant_data: PurgeTenantData
     runs: RunQueue | None
     engine: Engine | None
 
@@ -39,6 +43,7 @@ def build(
     uow_for: UnitOfWorkFactory | None = None,
     clock: Clock | None = None,
     with_runs: bool = True,
+    delete_tenant_data: Callable[[str], int] | None = None,
 ) -> Services:
     """Wires the catalog; each keyword replaces one port, so tests can pass fakes."""
     clock = clock or SystemClock()
@@ -50,10 +55,17 @@ def build(
     if with_runs and engine is not None:
         huey = make_huey(QUEUE_NAME, queue_url=settings.queue_url, data_dir=settings.data_dir)
         run_queue = RunQueue(huey=huey, engine=engine, table=runs, handlers={})
+    if delete_tenant_data is None:
+        delete_tenant_data = SqlTenantData(engine).delete_all if engine is not None else _no_database
     return Services(
         get_settings=GetCatalogSettings(uow_for),
         validate_settings=ValidateCatalogSettings(),
         update_settings=UpdateCatalogSettings(uow_for, clock),
+        purge_tenant_data=PurgeTenantData(delete_tenant_data),
         runs=run_queue,
         engine=engine,
     )
+
+
+def _no_database(tenant_id: str) -> int:
+    raise RuntimeError("built without a database: pass delete_tenant_data")

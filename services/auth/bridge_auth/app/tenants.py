@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from bridge_auth.app.ports import Clock, UnitOfWorkFactory
+from dataclasses import dataclass
+
+from bridge_auth.app.ports import AuthUnitOfWork, Clock, UnitOfWorkFactory
 from bridge_auth.domain.tenants import DuplicateTenant, Tenant, check_store_name
-from bridge_platform.errors import InvalidInput, NotFound, PermissionDenied
+from bridge_platform.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied
 
 
 class GetTenant:
@@ -54,3 +56,42 @@ class EnsureDevelopmentTenant:
         if winner is None:  # the clash was not on the store name (an id collision): let the caller retry
             raise DuplicateTenant("could not create the development tenant; try again")
         return winner
+
+
+def installed_tenant(uow: AuthUnitOfWork, tenant_id: str) -> Tenant:
+    """The tenant, which must exist and be installed; NotFound otherwise (an uninstalled store is gone)."""
+    if not tenant_id.strip():
+        raise InvalidInput("tenant_id is required")
+    tenant = uow.tenants.get(tenant_id)
+    if tenant is None or not tenant.is_installed:
+        raise NotFound("no such tenant")
+    return tenant
+
+
+@dataclass(frozen=True)
+class TenantPage:
+    tenants: list[Tenant]
+    next_page_token: str
+
+
+class ListTenants:
+    """Installed tenants, page by page (keyset by id: the page token is the last id of the page)."""
+
+    DEFAULT_PAGE_SIZE = 100
+    MAX_PAGE_SIZE = 500
+
+    def __init__(self, uow_for: UnitOfWorkFactory) -> None:
+        self._uow_for = uow_for
+
+    def __call__(self, page_size: int = 0, page_token: str = "") -> TenantPage:
+        if page_size < 0 or page_size > self.MAX_PAGE_SIZE:
+            raise InvalidInput(
+                "page_size is out of range",
+                [FieldViolation("page_size", "out_of_range", f"must be 0..{self.MAX_PAGE_SIZE}")],
+            )
+        limit = page_size or self.DEFAULT_PAGE_SIZE
+        with self._uow_for() as uow:
+            tenants = uow.tenants.installed_page(page_token, limit + 1)
+        more = len(tenants) > limit
+        tenants = tenants[:limit]
+        return TenantPage(tenants, tenants[-1].id if more else "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from bridge.common.v1 import common_pb2
 from bridge_catalog.app.manage_settings import UpdateCatalogSettingsRequest
 from bridge_catalog.bootstrap import Services
 from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, StockSettings
@@ -74,7 +75,27 @@ class CatalogSettingsServicer(catalog_pb2_grpc.CatalogSettingsServiceServicer):
         return catalog_pb2.UpdateCatalogSettingsResponse(settings=settings_to_proto(stored))
 
 
+_PURGE_SCOPES = {common_pb2.PURGE_SCOPE_PERSONAL_DATA: "personal_data", common_pb2.PURGE_SCOPE_ALL: "all"}
+
+
+class CatalogTenantDataServicer(catalog_pb2_grpc.CatalogTenantDataServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @maps_errors
+    def PurgeTenantData(
+        self, request: catalog_pb2.PurgeTenantDataRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.PurgeTenantDataResponse:
+        tag_tenant(request.tenant_id)
+        deleted = self._services.purge_tenant_data(request.tenant_id, _PURGE_SCOPES.get(request.scope, ""))
+        return catalog_pb2.PurgeTenantDataResponse(records_deleted=deleted)
+
+
 def register(services: Services, server: grpc.Server) -> list[str]:
     """Adds the catalog servicers to a server; returns their full names for health and reflection."""
     catalog_pb2_grpc.add_CatalogSettingsServiceServicer_to_server(CatalogSettingsServicer(services), server)
-    return [catalog_pb2.DESCRIPTOR.services_by_name["CatalogSettingsService"].full_name]
+    catalog_pb2_grpc.add_CatalogTenantDataServiceServicer_to_server(CatalogTenantDataServicer(services), server)
+    return [
+        catalog_pb2.DESCRIPTOR.services_by_name[name].full_name
+        for name in ("CatalogSettingsService", "CatalogTenantDataService")
+    ]

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import grpc
 
+from bridge.common.v1 import common_pb2
 from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
 from bridge_orders.app.manage_settings import UpdateOrderSettingsRequest
 from bridge_orders.bootstrap import Services
@@ -102,7 +103,27 @@ class OrderSettingsServicer(orders_pb2_grpc.OrderSettingsServiceServicer):
         return orders_pb2.UpdateOrderSettingsResponse(settings=settings_to_proto(stored))
 
 
+_PURGE_SCOPES = {common_pb2.PURGE_SCOPE_PERSONAL_DATA: "personal_data", common_pb2.PURGE_SCOPE_ALL: "all"}
+
+
+class OrderTenantDataServicer(orders_pb2_grpc.OrderTenantDataServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @maps_errors
+    def PurgeTenantData(
+        self, request: orders_pb2.PurgeTenantDataRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.PurgeTenantDataResponse:
+        tag_tenant(request.tenant_id)
+        deleted = self._services.purge_tenant_data(request.tenant_id, _PURGE_SCOPES.get(request.scope, ""))
+        return orders_pb2.PurgeTenantDataResponse(records_deleted=deleted)
+
+
 def register(services: Services, server: grpc.Server) -> list[str]:
     """Adds the orders servicers to a server; returns their full names for health and reflection."""
     orders_pb2_grpc.add_OrderSettingsServiceServicer_to_server(OrderSettingsServicer(services), server)
-    return [orders_pb2.DESCRIPTOR.services_by_name["OrderSettingsService"].full_name]
+    orders_pb2_grpc.add_OrderTenantDataServiceServicer_to_server(OrderTenantDataServicer(services), server)
+    return [
+        orders_pb2.DESCRIPTOR.services_by_name[name].full_name
+        for name in ("OrderSettingsService", "OrderTenantDataService")
+    ]
