@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from tests.conftest import DevProcess
 
 SETTINGS = "/api/v1/settings"
-DEMO = {"X-Bridge-Dev-Store": "demo"}  # local mode names the tenant in this header
 
 DEFAULTS: dict[str, Any] = {
     "products": {
@@ -54,8 +53,18 @@ DEFAULTS: dict[str, Any] = {
 
 
 @pytest.fixture
-def client(stack: DevProcess) -> Iterator[httpx.Client]:
+def anonymous(stack: DevProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.base_url, timeout=15) as client:
+        yield client
+
+
+@pytest.fixture
+def client(stack: DevProcess) -> Iterator[httpx.Client]:
+    """Signed in to the demo store through /dev/login (local mode), echoing the CSRF cookie on every request."""
+    with httpx.Client(base_url=stack.base_url, timeout=15) as client:
+        response = client.get("/dev/login", params={"store": "demo"})
+        assert response.status_code == 303, response.text
+        client.headers["X-Bridge-CSRF"] = response.cookies["bridge_csrf"]
         yield client
 
 
@@ -63,7 +72,7 @@ def client(stack: DevProcess) -> Iterator[httpx.Client]:
 def restore_defaults(client: httpx.Client) -> Iterator[None]:
     """The stack is shared by the session: a test that changes the demo store's settings puts the defaults back."""
     yield
-    response = client.put(SETTINGS, json=DEFAULTS, headers=DEMO)
+    response = client.put(SETTINGS, json=DEFAULTS)
     assert response.status_code == 200, response.text
 
 
@@ -92,7 +101,7 @@ def test_openapi_describes_the_settings_api(client: httpx.Client) -> None:
 
 
 def test_new_store_has_the_default_settings(client: httpx.Client) -> None:
-    response = client.get(SETTINGS, headers=DEMO)
+    response = client.get(SETTINGS)
 
     assert response.status_code == 200, response.text
     assert response.json() == DEFAULTS
@@ -100,38 +109,48 @@ def test_new_store_has_the_default_settings(client: httpx.Client) -> None:
 
 @pytest.mark.usefixtures("restore_defaults")
 def test_a_saved_document_is_returned_and_stored(client: httpx.Client) -> None:
-    changed = _changed(client.get(SETTINGS, headers=DEMO).json())
+    changed = _changed(client.get(SETTINGS).json())
 
-    saved = client.put(SETTINGS, json=changed, headers=DEMO)
+    saved = client.put(SETTINGS, json=changed)
 
     assert saved.status_code == 200, saved.text
     assert saved.json() == changed
-    assert client.get(SETTINGS, headers=DEMO).json() == changed
+    assert client.get(SETTINGS).json() == changed
 
 
 @pytest.mark.usefixtures("restore_defaults")
 def test_an_invalid_document_is_refused_whole(client: httpx.Client) -> None:
-    before = client.get(SETTINGS, headers=DEMO).json()
+    before = client.get(SETTINGS).json()
     invalid = _changed(before)  # valid changes in both halves, which must not be stored either
     invalid["orders"]["language"] = "fr"
     invalid["products"]["sync_mode"] = "both"
 
-    response = client.put(SETTINGS, json=invalid, headers=DEMO)
+    response = client.put(SETTINGS, json=invalid)
 
     assert response.status_code == 422, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     problem = response.json()
     assert problem["status"] == 422
     assert {"orders.language", "products.sync_mode"} <= {error["field"] for error in problem["errors"]}
-    assert client.get(SETTINGS, headers=DEMO).json() == before
+    assert client.get(SETTINGS).json() == before
 
 
-def test_settings_need_a_session(client: httpx.Client) -> None:
-    response = client.get(SETTINGS)
+def test_settings_need_a_session(anonymous: httpx.Client) -> None:
+    response = anonymous.get(SETTINGS)
 
     assert response.status_code == 401
     assert response.headers["content-type"].startswith("application/problem+json")
-    assert client.put(SETTINGS, json=DEFAULTS).status_code == 401
+    assert anonymous.put(SETTINGS, json=DEFAULTS).status_code == 401
+    assert anonymous.get(SETTINGS, headers={"X-Bridge-Dev-Store": "demo"}).status_code == 401  # the foundation's
+
+
+def test_a_cookie_write_without_the_csrf_header_is_403(client: httpx.Client) -> None:
+    del client.headers["X-Bridge-CSRF"]
+
+    response = client.put(SETTINGS, json=DEFAULTS)
+
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith("application/problem+json")
 
 
 def test_make_run_starts_both_sandboxes_seeded_with_the_demo_data(stack: DevProcess) -> None:

@@ -74,12 +74,18 @@ def gateway(tmp_path: Path, tracer_provider: Any) -> Iterator[TestClient]:
 def test_service_server_spans_are_children_of_the_gateways_client_spans(
     gateway: TestClient, finished_spans: Any
 ) -> None:
-    response = gateway.get("/api/v1/settings", headers={"X-Bridge-Dev-Store": "demo"})
+    signed_in = gateway.get("/dev/login", params={"store": "demo"}, follow_redirects=False)
+    assert signed_in.status_code == 303, signed_in.text
+    gateway.cookies.update(signed_in.cookies)
+    finished_spans.clear()  # only the spans of the API call below
+
+    response = gateway.get("/api/v1/settings")
     assert response.status_code == 200
 
     spans = finished_spans.get_finished_spans()
     [http] = [span for span in spans if span.kind is SpanKind.SERVER and span.name.startswith("GET /api/v1/settings")]
     for rpc in (
+        "/bridge.auth.v1.SessionService/ResolveSession",
         "/bridge.catalog.v1.CatalogSettingsService/GetCatalogSettings",
         "/bridge.orders.v1.OrderSettingsService/GetOrderSettings",
     ):

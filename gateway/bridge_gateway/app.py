@@ -10,11 +10,11 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import TracerProvider
 
 from bridge_gateway import problems, sessions
-from bridge_gateway.api import health
+from bridge_gateway.api import connection, health, webhooks
 from bridge_gateway.api import settings as settings_api
 from bridge_gateway.clients import GatewayClients
 from bridge_gateway.settings import GatewaySettings
-from bridge_gateway.web import home
+from bridge_gateway.web import home, oauth
 
 # Probes would drown the traces (the services filter their health checks the same way).
 UNTRACED_URLS: Final = "/healthz$,/readyz$"
@@ -46,7 +46,11 @@ def create_app(
     problems.install(app)
     app.include_router(health.router)
     app.include_router(settings_api.router)
+    app.include_router(connection.router)
+    app.include_router(sessions.api_router)
+    app.include_router(webhooks.router)
     app.include_router(sessions.router)
+    app.include_router(oauth.router)
     app.include_router(home.router)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls=UNTRACED_URLS)
     return app

@@ -8,6 +8,7 @@ services still check them, since they own the rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,6 +26,90 @@ class Tenant:
 
     id: str
     store_name: str
+    merchant_id: str = ""
+    authorized_app_id: str = ""
+
+
+@dataclass(frozen=True)
+class Session:
+    """A dashboard session as the auth service opened it: the gateway puts both tokens in cookies."""
+
+    token: str
+    csrf_token: str
+    expires_at: datetime | None
+    tenant: Tenant
+
+
+@dataclass(frozen=True)
+class ResolvedSession:
+    """The tenant behind a session cookie, and the CSRF token its writes must echo."""
+
+    tenant: Tenant
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """A completed ikas install: the merchant is signed in; `webhook_warning` is empty unless ikas refused one."""
+
+    session: Session
+    webhook_warning: str
+
+
+WebhookOutcome = Literal["accepted", "duplicate", "ignored"]
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    outcome: WebhookOutcome
+    tenant_id: str
+    scope: str
+
+
+ConnectionStatus = Literal["connected", "disconnected", "needs_reauth"]
+
+
+class IkasConnection(BaseModel):
+    """`ikas` of the connection document (product.md §1.7)."""
+
+    store_name: str
+    merchant_id: str | None
+    status: ConnectionStatus
+    webhook_warning: str | None = Field(
+        description="why ikas refused a webhook registration (polling covers the gap); null when none"
+    )
+
+
+class FortnoxConnection(BaseModel):
+    """`fortnox` of the connection document (product.md §1.7); nulls where nothing is known."""
+
+    status: ConnectionStatus
+    company_name: str | None
+    organisation_number: str | None
+    scopes: list[str]
+    connected_at: datetime | None = Field(description="RFC 3339 date-time with offset")
+    warehouse_module: bool | None
+
+
+class Connection(BaseModel):
+    """GET /api/v1/connection: the tenant's ikas store and Fortnox company (product.md §1.7)."""
+
+    ikas: IkasConnection
+    fortnox: FortnoxConnection
+
+
+@dataclass(frozen=True)
+class FortnoxConnected:
+    """A completed Fortnox consent: whose it was, and the connection as it is now."""
+
+    tenant_id: str
+    fortnox: FortnoxConnection
+
+
+class AuthorizeUrl(BaseModel):
+    """Where the dashboard sends the merchant to consent (opened in a new window)."""
+
+    authorize_url: str
 
 
 class ProductSettings(BaseModel):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
+import json
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +20,28 @@ from pydantic import SecretStr
 
 from bridge_gateway.app import create_app
 from bridge_gateway.bootstrap import build
-from bridge_gateway.models import CatalogSettings, OrderSettings, Tenant
+from bridge_gateway.models import (
+    CatalogSettings,
+    Connection,
+    FortnoxConnected,
+    FortnoxConnection,
+    IkasConnection,
+    InstallResult,
+    OrderSettings,
+    ResolvedSession,
+    Session,
+    Tenant,
+    WebhookResult,
+)
 from bridge_gateway.settings import GatewaySettings
-from bridge_platform.errors import FieldViolation, InvalidInput
+from bridge_platform.errors import (
+    Conflict,
+    FieldViolation,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    UpstreamRejected,
+)
 from bridge_platform.settings import Mode
 
 with warnings.catch_warnings():
@@ -82,21 +105,217 @@ class FakeRpcError(grpc.RpcError, grpc.Call):
 
 
 class FakeAuth:
-    """Development tenants by store name, with the auth service's store-name rule."""
+    """The auth service in memory: tenants by store name, sessions, dashboard tokens, installs, Fortnox
+    consents and webhooks, with the same answers as the real one (Unauthenticated, InvalidInput, Conflict)."""
+
+    SECRET = b"fake-client-secret"
 
     def __init__(self) -> None:
         self.tenants: dict[str, Tenant] = {}
+        self.sessions: dict[str, tuple[str, str]] = {}  # session token -> (store name, CSRF token)
+        self.dashboard_tokens: dict[str, str] = {}  # token -> store name
+        self.install_states: dict[str, str] = {}  # state -> store name
+        self.install_codes: dict[str, str] = {}  # code -> store name
+        self.fortnox_states: dict[str, str] = {}  # state -> tenant id
+        self.fortnox: dict[str, FortnoxConnection] = {}  # tenant id -> connection
+        self.webhook_ids: set[str] = set()
+        self.closed: list[str] = []
+        self.redirect_uris: list[str] = []
         self.serving = True
         self.error: Exception | None = None
 
-    def ensure_development_tenant(self, store_name: str) -> Tenant:
+    # ---- helpers for tests
+
+    @staticmethod
+    def sign(*parts: str) -> str:
+        return hmac.new(FakeAuth.SECRET, "".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    def signed_parameters(self, store_name: str, *, timestamp: str = "1700000000000") -> dict[str, str]:
+        merchant_id = f"m_{store_name}"
+        return {
+            "storeName": store_name,
+            "merchantId": merchant_id,
+            "authorizedAppId": f"app_{store_name}",
+            "timestamp": timestamp,
+            "signature": self.sign(store_name, merchant_id, timestamp),
+        }
+
+    def dashboard_token(self, store_name: str) -> str:
+        token = f"jwt.{store_name}.{len(self.dashboard_tokens)}"
+        self.dashboard_tokens[token] = store_name
+        return token
+
+    def _fail_if_asked(self) -> None:
         if self.error is not None:
             raise self.error
+
+    def _tenant(self, store_name: str) -> Tenant:
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", store_name):
             raise InvalidInput(
                 "the store name is invalid", [FieldViolation("store_name", "invalid_store_name", "bad name")]
             )
-        return self.tenants.setdefault(store_name, Tenant(id=f"t_{store_name}", store_name=store_name))
+        return self.tenants.setdefault(
+            store_name,
+            Tenant(
+                id=f"t_{store_name}",
+                store_name=store_name,
+                merchant_id=f"m_{store_name}",
+                authorized_app_id=f"app_{store_name}",
+            ),
+        )
+
+    def _open(self, store_name: str) -> Session:
+        tenant = self._tenant(store_name)
+        token, csrf = f"session-{len(self.sessions)}-{store_name}", f"csrf-{len(self.sessions)}-{store_name}"
+        self.sessions[token] = (store_name, csrf)
+        return Session(token=token, csrf_token=csrf, expires_at=datetime.now(UTC) + timedelta(hours=8), tenant=tenant)
+
+    # ---- tenants
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        self._fail_if_asked()
+        for tenant in self.tenants.values():
+            if tenant.id == tenant_id:
+                return tenant
+        raise NotFound("no such tenant")
+
+    def ensure_development_tenant(self, store_name: str) -> Tenant:
+        self._fail_if_asked()
+        return self._tenant(store_name)
+
+    def list_tenants(self) -> list[Tenant]:
+        self._fail_if_asked()
+        return list(self.tenants.values())
+
+    # ---- installs and webhooks
+
+    def begin_ikas_install(self, store_name: str, redirect_uri: str) -> str:
+        self._fail_if_asked()
+        self._tenant(store_name)
+        self.redirect_uris.append(redirect_uri)
+        state = f"install-state-{len(self.install_states)}"
+        self.install_states[state] = store_name
+        code = f"code-{state}"
+        self.install_codes[code] = store_name
+        return f"https://{store_name}.ikas.test/authorize?state={state}&code_hint={code}"
+
+    def complete_ikas_install(
+        self, *, code: str, store_name: str, signature: str, state: str | None, redirect_uri: str
+    ) -> InstallResult:
+        self._fail_if_asked()
+        self.redirect_uris.append(redirect_uri)
+        if not hmac.compare_digest(signature, self.sign(code)):
+            raise Unauthenticated("the signature does not match")
+        if state is not None and self.install_states.pop(state, None) != store_name:
+            raise Unauthenticated("the state is unknown")
+        if self.install_codes.pop(code, None) != store_name:
+            raise UpstreamRejected("ikas", "invalid_grant")
+        return InstallResult(session=self._open(store_name), webhook_warning="")
+
+    def handle_ikas_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        self._fail_if_asked()
+        try:
+            delivery = json.loads(body)
+            webhook_id, data, signature = delivery["id"], delivery["data"], delivery["signature"]
+        except (ValueError, KeyError, TypeError):
+            raise Unauthenticated("the delivery carries no valid signature") from None
+        if not isinstance(data, str) or not hmac.compare_digest(str(signature), self.sign(data)):
+            raise Unauthenticated("the signature does not match")
+        if webhook_id in self.webhook_ids:
+            return WebhookResult(outcome="duplicate", tenant_id="", scope=str(delivery.get("scope", "")))
+        self.webhook_ids.add(webhook_id)
+        scope = str(delivery.get("scope", ""))
+        return WebhookResult(outcome="accepted" if scope.startswith("store/") else "ignored", tenant_id="", scope=scope)
+
+    # ---- sessions
+
+    def open_session_from_signed_parameters(
+        self, *, store_name: str, merchant_id: str, authorized_app_id: str, timestamp: str, signature: str
+    ) -> Session:
+        self._fail_if_asked()
+        if not hmac.compare_digest(signature, self.sign(store_name, merchant_id, timestamp)):
+            raise Unauthenticated("the signature does not match")
+        if timestamp == "0":
+            raise Unauthenticated("the parameters have expired")
+        return self._open(store_name)
+
+    def open_development_session(self, store_name: str) -> Session:
+        self._fail_if_asked()
+        return self._open(store_name)
+
+    def resolve_session(self, session_token: str) -> ResolvedSession:
+        self._fail_if_asked()
+        if session_token not in self.sessions:
+            raise Unauthenticated("the session is unknown or has expired")
+        store_name, csrf = self.sessions[session_token]
+        return ResolvedSession(tenant=self.tenants[store_name], csrf_token=csrf)
+
+    def resolve_dashboard_token(self, token: str) -> Tenant:
+        self._fail_if_asked()
+        if token not in self.dashboard_tokens:
+            raise Unauthenticated("the dashboard token does not verify")
+        return self._tenant(self.dashboard_tokens[token])
+
+    def close_session(self, session_token: str) -> None:
+        self._fail_if_asked()
+        self.sessions.pop(session_token, None)
+        self.closed.append(session_token)
+
+    # ---- connections
+
+    def get_connection(self, tenant_id: str) -> Connection:
+        tenant = self.get_tenant(tenant_id)
+        fortnox = self.fortnox.get(tenant_id) or FortnoxConnection(
+            status="disconnected",
+            company_name=None,
+            organisation_number=None,
+            scopes=[],
+            connected_at=None,
+            warehouse_module=None,
+        )
+        ikas = IkasConnection(
+            store_name=tenant.store_name, merchant_id=tenant.merchant_id, status="connected", webhook_warning=None
+        )
+        return Connection(ikas=ikas, fortnox=fortnox)
+
+    def begin_fortnox_connect(self, tenant_id: str, redirect_uri: str) -> str:
+        self._fail_if_asked()
+        self.redirect_uris.append(redirect_uri)
+        state = f"fortnox-state-{len(self.fortnox_states)}"
+        self.fortnox_states[state] = tenant_id
+        return f"https://apps.fortnox.test/oauth-v1/auth?state={state}"
+
+    def complete_fortnox_connect(self, *, state: str, code: str, error: str, redirect_uri: str) -> FortnoxConnected:
+        self._fail_if_asked()
+        self.redirect_uris.append(redirect_uri)
+        tenant_id = self.fortnox_states.pop(state, None)
+        if tenant_id is None:
+            raise InvalidInput("the state is unknown, used or expired")
+        if error:
+            raise Conflict("the merchant declined the consent")
+        if code == "other-company":
+            raise Conflict("Andra AB is not the company the relations belong to")
+        connection = FortnoxConnection(
+            status="connected",
+            company_name="Demo AB",
+            organisation_number="556677-8899",
+            scopes=["article", "companyinformation"],
+            connected_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            warehouse_module=True,
+        )
+        self.fortnox[tenant_id] = connection
+        return FortnoxConnected(tenant_id=tenant_id, fortnox=connection)
+
+    def disconnect_fortnox(self, tenant_id: str) -> None:
+        self._fail_if_asked()
+        if tenant_id in self.fortnox:
+            self.fortnox[tenant_id] = self.fortnox[tenant_id].model_copy(
+                update={"status": "disconnected", "connected_at": None}
+            )
+
+    def forget_fortnox_company(self, tenant_id: str) -> None:
+        self._fail_if_asked()
+        self.fortnox.pop(tenant_id, None)
 
     def is_serving(self) -> bool:
         return self.serving
@@ -209,11 +428,26 @@ def app(settings: GatewaySettings, auth: FakeAuth, catalog: FakeCatalog, orders:
     return create_app(settings, build(settings, auth=auth, catalog=catalog, orders=orders))
 
 
+def sign_in(client: TestClient, store: str = DEV_STORE) -> TestClient:
+    """Signs `client` in through /dev/login (cookies) and makes it echo the CSRF cookie on every request."""
+    response = client.get("/dev/login", params={"store": store}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    client.cookies.update(response.cookies)
+    client.headers["X-Bridge-CSRF"] = response.cookies["bridge_csrf"]
+    return client
+
+
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    """Signed in to the sandbox store `demo` through the development header."""
-    with TestClient(app, headers={"X-Bridge-Dev-Store": DEV_STORE}, raise_server_exceptions=False) as signed_in:
-        yield signed_in
+    """Signed in to the sandbox store `demo` with the session cookie, sending the CSRF header."""
+    with TestClient(app, raise_server_exceptions=False) as signed_in:
+        yield sign_in(signed_in)
+
+
+@pytest.fixture
+def signer() -> Callable[[TestClient, str], TestClient]:
+    """`signer(client, store)` signs a client in to another store (tests cannot import conftest)."""
+    return sign_in
 
 
 @pytest.fixture
@@ -226,8 +460,8 @@ def anonymous(app: FastAPI) -> Iterator[TestClient]:
 def production_client(
     production_settings: GatewaySettings, auth: FakeAuth, catalog: FakeCatalog, orders: FakeOrders
 ) -> Iterator[TestClient]:
-    """A production gateway, asked with the development header that local mode would accept."""
+    """A production gateway (public URL https://bridge.example.com), nobody signed in."""
     services = build(production_settings, auth=auth, catalog=catalog, orders=orders)
     app = create_app(production_settings, services)
-    with TestClient(app, headers={"X-Bridge-Dev-Store": DEV_STORE}, raise_server_exceptions=False) as client:
+    with TestClient(app, base_url="https://bridge.example.com", raise_server_exceptions=False) as client:
         yield client

@@ -10,19 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from bridge_gateway.clients import GatewayClients
 from bridge_gateway.models import CatalogSettings, SettingsDocument, Tenant
 from bridge_gateway.problems import responses
-from bridge_gateway.sessions import Clients, current_tenant
+from bridge_gateway.sessions import Clients, CurrentTenant
 from bridge_platform.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["settings"])
-
-CurrentTenant = Annotated[Tenant, Depends(current_tenant)]
 
 
 @router.get("/settings", responses=responses(401, 503))

@@ -5,21 +5,87 @@ The API routes depend on the Protocols, so tests hand in fakes through `bootstra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import grpc
 
-from bridge_gateway.models import CatalogSettings, OrderSettings, Tenant
+from bridge_gateway.models import (
+    CatalogSettings,
+    Connection,
+    FortnoxConnected,
+    InstallResult,
+    OrderSettings,
+    ResolvedSession,
+    Session,
+    Tenant,
+    WebhookResult,
+)
 
 
 class AuthService(Protocol):
-    """Tenants and sessions. Raises the neutral errors of bridge_platform.errors."""
+    """Tenants, installs, sessions and connections (product.md §1). Raises the neutral errors of
+    bridge_platform.errors; Unauthenticated always means the user's credential, never the gateway's."""
+
+    def get_tenant(self, tenant_id: str) -> Tenant: ...
 
     def ensure_development_tenant(self, store_name: str) -> Tenant:
         """Local mode only: the tenant of a sandbox store, created on first use."""
         ...
+
+    def list_tenants(self) -> list[Tenant]:
+        """Every installed tenant (all pages)."""
+        ...
+
+    def begin_ikas_install(self, store_name: str, redirect_uri: str) -> str:
+        """The store's ikas authorize URL, with a signed state."""
+        ...
+
+    def complete_ikas_install(
+        self, *, code: str, store_name: str, signature: str, state: str | None, redirect_uri: str
+    ) -> InstallResult:
+        """Unauthenticated for a bad signature or state; the merchant is signed in afterwards."""
+        ...
+
+    def handle_ikas_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookResult:
+        """Unauthenticated for a bad signature; deduplicated by webhook id."""
+        ...
+
+    def open_session_from_signed_parameters(
+        self, *, store_name: str, merchant_id: str, authorized_app_id: str, timestamp: str, signature: str
+    ) -> Session:
+        """Unauthenticated unless the parameters are signed with the client secret and fresh (120 s)."""
+        ...
+
+    def open_development_session(self, store_name: str) -> Session:
+        """Local mode only: a session for a sandbox store."""
+        ...
+
+    def resolve_session(self, session_token: str) -> ResolvedSession:
+        """Unauthenticated for an unknown or expired session."""
+        ...
+
+    def resolve_dashboard_token(self, token: str) -> Tenant:
+        """The tenant of an ikas dashboard JWT; Unauthenticated for any token that does not verify."""
+        ...
+
+    def close_session(self, session_token: str) -> None: ...
+
+    def get_connection(self, tenant_id: str) -> Connection: ...
+
+    def begin_fortnox_connect(self, tenant_id: str, redirect_uri: str) -> str:
+        """The Fortnox consent URL with a single-use state bound to the tenant."""
+        ...
+
+    def complete_fortnox_connect(self, *, state: str, code: str, error: str, redirect_uri: str) -> FortnoxConnected:
+        """InvalidInput for an unknown, used or expired state; Conflict for a declined consent or another
+        company than the one the relations belong to. Nothing changes then."""
+        ...
+
+    def disconnect_fortnox(self, tenant_id: str) -> None: ...
+
+    def forget_fortnox_company(self, tenant_id: str) -> None: ...
 
     def is_serving(self) -> bool: ...
 

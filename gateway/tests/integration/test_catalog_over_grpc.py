@@ -49,10 +49,10 @@ def gateway(tmp_path: Path, catalog_address: str, auth: Any, orders: Any, token:
 
 
 @pytest.fixture
-def client(tmp_path: Path, catalog_address: str, auth: Any, orders: Any) -> Iterator[TestClient]:
+def client(tmp_path: Path, catalog_address: str, auth: Any, orders: Any, signer: Any) -> Iterator[TestClient]:
     app = gateway(tmp_path, catalog_address, auth, orders)
-    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as signed_in:
-        yield signed_in
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield signer(client, "demo")
     app.state.clients.close()
 
 
@@ -113,12 +113,12 @@ def test_readiness_asks_the_real_health_service(client: TestClient) -> None:
 
 
 def test_a_refused_service_credential_is_a_500_not_a_401(
-    tmp_path: Path, catalog_address: str, auth: Any, orders: Any
+    tmp_path: Path, catalog_address: str, auth: Any, orders: Any, signer: Any
 ) -> None:
     app = gateway(tmp_path, catalog_address, auth, orders, token="not-the-token")
 
-    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/settings")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = signer(client, "demo").get("/api/v1/settings")
 
     assert response.status_code == 500
     assert "credential" not in response.text
@@ -132,12 +132,12 @@ def free_port() -> int:
         return port
 
 
-def test_a_catalog_that_is_down_is_503_with_retry_after(tmp_path: Path, auth: Any, orders: Any) -> None:
+def test_a_catalog_that_is_down_is_503_with_retry_after(tmp_path: Path, auth: Any, orders: Any, signer: Any) -> None:
     nobody = f"127.0.0.1:{free_port()}"
     app = gateway(tmp_path, nobody, auth, orders)
 
-    with TestClient(app, headers={"X-Bridge-Dev-Store": "demo"}, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/settings")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = signer(client, "demo").get("/api/v1/settings")
         ready = client.get("/readyz")
 
     assert response.status_code == 503

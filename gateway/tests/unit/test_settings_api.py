@@ -317,10 +317,10 @@ def test_a_failed_restore_is_logged_and_the_orders_error_still_returned(
     assert any("could not be restored" in r.getMessage() for r in caplog.records)
 
 
-def test_each_tenant_has_its_own_document(client: TestClient) -> None:
+def test_each_tenant_has_its_own_document(client: TestClient, auth: Any) -> None:
     assert client.put("/api/v1/settings", json=a_document()).status_code == 200
 
-    other = client.get("/api/v1/settings", headers={"X-Bridge-Dev-Store": "another-store"})
+    other = client.get("/api/v1/settings", headers={"Authorization": f"Bearer {auth.dashboard_token('another-store')}"})
 
     assert other.json() == DEFAULT_DOCUMENT
 
