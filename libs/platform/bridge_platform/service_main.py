@@ -1,7 +1,9 @@
-"""The command line every service shares: `python -m bridge_<svc> serve|migrate`.
+"""The command line every service shares: `python -m bridge_<svc> serve|migrate|trigger JOB`.
 
 `migrate` brings the service's database to the newest migration (a Kubernetes Job in production);
-`serve` refuses a schema that is not at head, so replicas never race to migrate.
+`serve` refuses a schema that is not at head, so replicas never race to migrate. `trigger JOB` asks
+the running service to do one scheduled job (what a Kubernetes CronJob runs) and exits non-zero on
+failure; in local mode `serve` runs the same jobs itself at their intervals (the built-in scheduler).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,18 @@ EXIT_SCHEMA_NOT_AT_HEAD = 3
 
 
 @dataclass(frozen=True)
+class ScheduledJob:
+    """A job the service's schedule runs: a CronJob via `trigger` in production, a thread locally.
+
+    `run` receives the service's own settings and returns a one-line summary; it calls the service
+    over gRPC, like the CronJob does, so both paths are the same."""
+
+    name: str
+    interval_s: float
+    run: Callable[[BridgeSettings], str]
+
+
+@dataclass(frozen=True)
 class Runtime:
     """What `serve` needs from a built service."""
 
@@ -44,6 +59,7 @@ class ServiceDefinition:
     database_url: Callable[[BridgeSettings], str]
     address: Callable[[BridgeSettings], str]
     build: Callable[[BridgeSettings], Runtime]
+    jobs: Sequence[ScheduledJob] = ()
 
 
 def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
@@ -51,6 +67,9 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve gRPC and consume the run queue until SIGTERM")
     commands.add_parser("migrate", help="upgrade the database to the newest migration")
+    if definition.jobs:
+        trigger_command = commands.add_parser("trigger", help="ask the running service to do one scheduled job")
+        trigger_command.add_argument("job", choices=[job.name for job in definition.jobs])
     arguments = parser.parse_args(argv)
     settings: BridgeSettings = load_settings()
     setup_logging(definition.name, settings.log_level)
@@ -58,7 +77,43 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
         upgrade_to_head(definition.migrations, definition.database_url(settings))
         log.info("database is at the newest migration")
         return 0
+    if arguments.command == "trigger":
+        return trigger(next(job for job in definition.jobs if job.name == arguments.job), settings)
     return serve(definition, settings)
+
+
+def trigger(job: ScheduledJob, settings: BridgeSettings) -> int:
+    try:
+        summary = job.run(settings)
+    except Exception as error:
+        log.error("scheduled job failed", extra={"job": job.name, "error": f"{type(error).__name__}: {error}"})
+        return 1
+    log.info("scheduled job done", extra={"job": job.name, "summary": summary})
+    return 0
+
+
+class LocalScheduler:
+    """The built-in scheduler of local mode: each job on its own timer thread, failures logged and retried."""
+
+    def __init__(self, jobs: Sequence[ScheduledJob], settings: BridgeSettings) -> None:
+        self._jobs, self._settings = jobs, settings
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for job in self._jobs:
+            thread = threading.Thread(target=self._loop, args=(job,), name=f"schedule-{job.name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _loop(self, job: ScheduledJob) -> None:
+        while not self._stopping.wait(job.interval_s):
+            trigger(job, self._settings)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
 
 
 def serve(definition: ServiceDefinition, settings: BridgeSettings) -> int:
@@ -79,7 +134,15 @@ def serve(definition: ServiceDefinition, settings: BridgeSettings) -> int:
     )
     if runtime.runs is not None:
         runtime.runs.start_consumer()
+    scheduler = LocalScheduler(definition.jobs if settings.is_local else (), settings)
+    scheduler.start()
     log.info("serving gRPC", extra={"port": port})
-    serve_until_stopped(server, on_stop=runtime.runs.stop_consumer if runtime.runs else lambda: None)
+
+    def on_stop() -> None:
+        scheduler.stop()
+        if runtime.runs is not None:
+            runtime.runs.stop_consumer()
+
+    serve_until_stopped(server, on_stop=on_stop)
     log.info("stopped")
     return 0
