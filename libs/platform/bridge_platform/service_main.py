@@ -1,7 +1,7 @@
-"""The command line every service shares: `python -m bridge_<svc> serve|migrate|trigger JOB`.
+"""The command line every service shares: `python -m bridge_<svc> serve|migrate|trigger --scope JOB`.
 
 `migrate` brings the service's database to the newest migration (a Kubernetes Job in production);
-`serve` refuses a schema that is not at head, so replicas never race to migrate. `trigger JOB` asks
+`serve` refuses a schema that is not at head, so replicas never race to migrate. `trigger` asks
 the running service to do one scheduled job (what a Kubernetes CronJob runs) and exits non-zero on
 failure; in local mode `serve` runs the same jobs itself at their intervals (the built-in scheduler).
 """
@@ -69,7 +69,9 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     commands.add_parser("migrate", help="upgrade the database to the newest migration")
     if definition.jobs:
         trigger_command = commands.add_parser("trigger", help="ask the running service to do one scheduled job")
-        trigger_command.add_argument("job", choices=[job.name for job in definition.jobs])
+        trigger_command.add_argument(
+            "--scope", dest="job", required=True, choices=[job.name for job in definition.jobs]
+        )
     arguments = parser.parse_args(argv)
     settings: BridgeSettings = load_settings()
     setup_logging(definition.name, settings.log_level)

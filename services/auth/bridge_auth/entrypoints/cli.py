@@ -1,4 +1,4 @@
-"""The auth service's command line: `python -m bridge_auth serve|migrate|trigger refresh-tokens|purges`."""
+"""The auth service's command line: `python -m bridge_auth serve|migrate|trigger --scope refresh-tokens|purges`."""
 
 from collections.abc import Sequence
 from functools import partial

@@ -1,4 +1,4 @@
-"""`python -m bridge_auth trigger JOB`: what a CronJob runs; it asks the running service and reports failure."""
+"""`python -m bridge_auth trigger --scope JOB`: what a CronJob runs; it asks the running service and reports failure."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def trigger(job: str, data_dir: Path, address: str) -> subprocess.CompletedProce
     env = {k: v for k, v in os.environ.items() if not k.startswith("BRIDGE_")}
     env.update(BRIDGE_DATA_DIR=str(data_dir), BRIDGE_AUTH_ADDR=address)
     return subprocess.run(
-        [sys.executable, "-m", "bridge_auth", "trigger", job],
+        [sys.executable, "-m", "bridge_auth", "trigger", "--scope", job],
         env=env,
         capture_output=True,
         text=True,
