@@ -112,7 +112,7 @@ def sandbox_env(fortnox_url: str, ikas_url: str) -> dict[str, str]:
     return {
         "fortnox_api_url": fortnox_url,
         "fortnox_auth_url": fortnox_url,
-        "ikas_api_url": f"{ikas_url}/api/v1/admin/graphql",
+        "ikas_api_url": ikas_url,  # BRIDGE_IKAS_API_URL is the API host; the client adds the v1 path
         "ikas_store_url": f"{ikas_url}/stores/{{store}}",
     }
 
