@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -10,18 +11,41 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from bridge_catalog.adapters.db.repositories import SqlCatalogUnitOfWork
+from bridge_catalog.adapters.db.runs import SqlDueTenants, SqlRunLedger
 from bridge_catalog.adapters.db.tables import map_tables, runs
 from bridge_catalog.adapters.db.tenant_data import SqlTenantData
+from bridge_catalog.adapters.upstreams import GrpcAuthConnections, HttpFortnoxCatalog, HttpIkasCatalog
 from bridge_catalog.app.manage_settings import GetCatalogSettings, UpdateCatalogSettings, ValidateCatalogSettings
-from bridge_catalog.app.ports import Clock, UnitOfWorkFactory
+from bridge_catalog.app.ports import (
+    AuthConnections,
+    Clock,
+    FortnoxCatalog,
+    IkasCatalog,
+    RunLedger,
+    RunProgress,
+    RunReport,
+    UnitOfWorkFactory,
+)
+from bridge_catalog.app.product_lines import ListProductLines, ListStockLocations
 from bridge_catalog.app.purge_tenant_data import PurgeTenantData
+from bridge_catalog.app.relations import MatchProducts, RelinkLine, ResetRelations, UnlinkLine
+from bridge_catalog.app.runs import GetCatalogRun, ListCatalogRuns, RunDueSyncs, StartCatalogRun
 from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
-from bridge_platform.jobs import RunQueue, make_huey
+from bridge_platform.errors import DomainError
+from bridge_platform.grpc_client import grpc_channel
+from bridge_platform.jobs import FAILED, RunContext, RunOutcome, RunQueue, make_huey
 from bridge_platform.settings import BridgeSettings
+from bridge_upstreams import wiring
+from bridge_upstreams.auth_tokens import ConnectionPaused, GrpcTokenSource
+from bridge_upstreams.tokens import TokenSource
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "db" / "migrations"
 QUEUE_NAME = "bridge-catalog"
+
+RunUseCase = Callable[[str, RunProgress], RunReport]
 
 
 @dataclass(frozen=True)
@@ -32,8 +56,19 @@ class Services:
     validate_settings: ValidateCatalogSettings
     update_settings: UpdateCatalogSettings
     purge_tenant_data: PurgeTenantData
+    list_lines: ListProductLines
+    list_stock_locations: ListStockLocations
+    unlink_line: UnlinkLine
+    relink_line: RelinkLine
+    match_products: MatchProducts
+    reset_relations: ResetRelations
+    start_run: StartCatalogRun | None
+    run_due_syncs: RunDueSyncs | None
+    get_run: GetCatalogRun | None
+    list_runs: ListCatalogRuns | None
     runs: RunQueue | None
     engine: Engine | None
+    ikas_store_url: str
 
 
 def build(
@@ -44,6 +79,11 @@ def build(
     clock: Clock | None = None,
     with_runs: bool = True,
     delete_tenant_data: Callable[[str], int] | None = None,
+    ikas: IkasCatalog | None = None,
+    fortnox: FortnoxCatalog | None = None,
+    ikas_tokens: TokenSource | None = None,
+    fortnox_tokens: TokenSource | None = None,
+    auth: AuthConnections | None = None,
 ) -> Services:
     """Wires the catalog; each keyword replaces one port, so tests can pass fakes."""
     clock = clock or SystemClock()
@@ -51,20 +91,67 @@ def build(
         map_tables()
         engine = engine or make_engine(settings.catalog_database_url)
         uow_for = partial(SqlCatalogUnitOfWork, session_factory(engine))
-    run_queue = None
+    if ikas is None or fortnox is None or auth is None:
+        channel = grpc_channel(settings.auth_addr, service_token=settings.service_token_value())
+        http = wiring.http_client()
+        if ikas is None:
+            ikas = HttpIkasCatalog(
+                wiring.ikas_client(settings, ikas_tokens or GrpcTokenSource(channel, "ikas"), http=http)
+            )
+        if fortnox is None:
+            fortnox = HttpFortnoxCatalog(
+                wiring.fortnox_client(settings, fortnox_tokens or GrpcTokenSource(channel, "fortnox"), http=http)
+            )
+        auth = auth or GrpcAuthConnections(channel)
+    list_locations = ListStockLocations(ikas)
+    match = MatchProducts(uow_for, ikas, fortnox, clock)
+    reset = ResetRelations(uow_for, auth)
+    run_queue: RunQueue | None = None
+    ledger: RunLedger | None = None
     if with_runs and engine is not None:
+        handlers: dict[str, RunUseCase] = {"match": match, "reset": reset}
         huey = make_huey(QUEUE_NAME, queue_url=settings.queue_url, data_dir=settings.data_dir)
-        run_queue = RunQueue(huey=huey, engine=engine, table=runs, handlers={})
+        run_queue = RunQueue(
+            huey=huey,
+            engine=engine,
+            table=runs,
+            handlers={scope: partial(_execute, use_case) for scope, use_case in handlers.items()},
+        )
+        ledger = SqlRunLedger(run_queue, engine)
     if delete_tenant_data is None:
         delete_tenant_data = SqlTenantData(engine).delete_all if engine is not None else _no_database
     return Services(
         get_settings=GetCatalogSettings(uow_for),
-        validate_settings=ValidateCatalogSettings(),
-        update_settings=UpdateCatalogSettings(uow_for, clock),
+        validate_settings=ValidateCatalogSettings(uow_for, list_locations.ids),
+        update_settings=UpdateCatalogSettings(uow_for, clock, list_locations.ids, auth),
         purge_tenant_data=PurgeTenantData(delete_tenant_data),
+        list_lines=ListProductLines(uow_for),
+        list_stock_locations=list_locations,
+        unlink_line=UnlinkLine(uow_for),
+        relink_line=RelinkLine(uow_for, fortnox),
+        match_products=match,
+        reset_relations=reset,
+        start_run=StartCatalogRun(ledger) if ledger else None,
+        run_due_syncs=RunDueSyncs(ledger, SqlDueTenants(engine)) if ledger and engine is not None else None,
+        get_run=GetCatalogRun(ledger) if ledger else None,
+        list_runs=ListCatalogRuns(ledger) if ledger else None,
         runs=run_queue,
         engine=engine,
+        ikas_store_url=settings.ikas_store_url,
     )
+
+
+def _execute(use_case: RunUseCase, context: RunContext) -> RunOutcome:
+    """A run handler: the use case's report as the ledger's outcome. A paused connection ends the run with a
+    clear error and keeps the tenant's work (the next run after reconnecting picks it up)."""
+    try:
+        report = use_case(context.tenant_id, context)
+    except ConnectionPaused as paused:
+        return RunOutcome(FAILED, errors=[{"message": paused.message, "upstream_code": paused.reason}])
+    except DomainError as error:
+        log.warning("run failed", extra={"run_id": context.run_id, "scope": context.scope, "error": error.message})
+        return RunOutcome(FAILED, errors=[{"message": error.message}])
+    return RunOutcome(report.state, report.counts, report.errors, report.result)
 
 
 def _no_database(tenant_id: str) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
+from bridge_catalog.domain.lines import ProductLine
+from bridge_catalog.domain.pricing import StoreTax
 from bridge_catalog.domain.settings import TenantCatalogSettings
 
 
@@ -17,11 +21,34 @@ class CatalogSettingsRepository(Protocol):
     def add(self, settings: TenantCatalogSettings) -> None: ...
 
 
+class ProductLineRepository(Protocol):
+    """The product lines of the unit of work's tenant; another tenant's lines are invisible."""
+
+    def get(self, line_id: str) -> ProductLine | None: ...
+    def all(self) -> list[ProductLine]: ...
+    def add(self, line: ProductLine) -> None: ...
+    def page(self, query: str, status: str | None, page: int, page_size: int) -> tuple[list[ProductLine], int]: ...
+    def has_relations(self) -> bool: ...
+    def flush(self) -> None: ...
+
+
+class MarkRepository(Protocol):
+    """Named instants of the tenant: watermarks of incremental runs, last sync times."""
+
+    def get(self, name: str) -> datetime | None: ...
+    def set(self, name: str, at: datetime) -> None: ...
+    def clear(self, names: list[str]) -> None: ...
+
+
 class CatalogUnitOfWork(Protocol):
     """One transaction for one tenant; nothing is written unless `commit()` is called."""
 
     @property
     def settings(self) -> CatalogSettingsRepository: ...
+    @property
+    def lines(self) -> ProductLineRepository: ...
+    @property
+    def marks(self) -> MarkRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -37,3 +64,143 @@ class Clock(Protocol):
     """The current time, timezone-aware UTC."""
 
     def now(self) -> datetime: ...
+
+
+# -- upstream views: what the use cases read of ikas and Fortnox -----------------------------------------
+
+
+@dataclass(frozen=True)
+class IkasVariant:
+    """One ikas variant with what the catalog needs of its product."""
+
+    product_id: str
+    variant_id: str
+    product_name: str
+    variant_name: str
+    sku: str | None
+    barcodes: tuple[str, ...]
+    sell_price: Decimal | None  # default price list
+    stock: Mapping[str, Decimal]  # per ikas stock location id
+    tag_ids: tuple[str, ...]
+    is_physical: bool = True
+    unit_type: str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class StockLocation:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FortnoxArticle:
+    number: str
+    description: str | None
+    active: bool
+    ean: str | None
+    vat: Decimal | None
+    base_price: Decimal | None
+    quantity_in_stock: Decimal | None
+
+
+@dataclass(frozen=True)
+class StockWrite:
+    product_id: str
+    variant_id: str
+    location_id: str
+    count: Decimal
+
+
+class IkasCatalog(Protocol):
+    """The tenant's ikas store. Raises UpstreamUnavailable, UpstreamRejected, or ConnectionPaused."""
+
+    def variants(self, tenant_id: str) -> Iterator[IkasVariant]:
+        """Every variant of every product (deleted ones left out), streamed page by page."""
+        ...
+
+    def fortnox_tag_ids(self, tenant_id: str) -> set[str]:
+        """Ids of the tags named "fortnox" (case-insensitive)."""
+        ...
+
+    def stock_locations(self, tenant_id: str) -> list[StockLocation]: ...
+    def store_tax(self, tenant_id: str) -> StoreTax: ...
+    def set_stock(self, tenant_id: str, writes: Sequence[StockWrite]) -> None:
+        """Absolute counts per (variant, location); other locations untouched."""
+        ...
+
+
+class FortnoxCatalog(Protocol):
+    """The tenant's Fortnox company. Raises UpstreamUnavailable, UpstreamRejected, or ConnectionPaused."""
+
+    def articles(self, tenant_id: str) -> Iterator[FortnoxArticle]:
+        """Every article (list fields), streamed page by page."""
+        ...
+
+    def article(self, tenant_id: str, number: str) -> FortnoxArticle | None: ...
+    def set_quantity_in_stock(self, tenant_id: str, number: str, quantity: Decimal) -> None: ...
+    def warehouse_activated(self, tenant_id: str) -> bool: ...
+
+
+class AuthConnections(Protocol):
+    """The auth service's side of the Fortnox connection."""
+
+    def forget_fortnox_company(self, tenant_id: str) -> None:
+        """Relations are gone: a different Fortnox company may be connected now."""
+        ...
+
+
+# -- runs -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunReport:
+    """What a run handler returns: state, counts, per-entity errors, a result document."""
+
+    state: str = "succeeded"
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class RunProgress(Protocol):
+    """What a run handler may tell about itself while it runs."""
+
+    def progress(self, done: int, total: int | None = None) -> None: ...
+    def lease_lost(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of the ledger, as the catalog shows it."""
+
+    id: str
+    tenant_id: str
+    scope: str
+    trigger: str
+    state: str
+    progress_done: int
+    progress_total: int | None
+    counts: Mapping[str, int]
+    errors: Sequence[Mapping[str, Any]]
+    result: Mapping[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunLedger(Protocol):
+    """The service's durable run queue and its ledger."""
+
+    def submit(self, tenant_id: str, scope: str, trigger: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
+        """Queues a run; an active run of the same tenant and scope is returned instead (created False)."""
+        ...
+
+    def get(self, tenant_id: str, run_id: str) -> RunRecord | None: ...
+    def list(self, tenant_id: str, scope: str | None, page: int, page_size: int) -> tuple[list[RunRecord], int]: ...
+
+
+class DueTenants(Protocol):
+    """Tenants whose automatic sync of a scope is on."""
+
+    def due(self, scope: str) -> list[str]: ...

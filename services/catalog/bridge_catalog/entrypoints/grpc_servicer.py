@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+from typing import TypeVar, cast
+
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from bridge.common.v1 import common_pb2
 from bridge_catalog.app.manage_settings import UpdateCatalogSettingsRequest
+from bridge_catalog.app.ports import RunRecord
 from bridge_catalog.bootstrap import Services
+from bridge_catalog.domain.lines import STATUSES, ProductLine
 from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, StockSettings
+from bridge_platform.errors import Conflict, DomainError
 from bridge_platform.grpc_errors import maps_errors
 from bridge_platform.telemetry import tag_tenant
 
@@ -91,11 +99,212 @@ class CatalogTenantDataServicer(catalog_pb2_grpc.CatalogTenantDataServiceService
         return catalog_pb2.PurgeTenantDataResponse(records_deleted=deleted)
 
 
+T = TypeVar("T")
+
+_STATUS_TO_PROTO = {name: index + 1 for index, name in enumerate(STATUSES)}  # the enum follows STATUSES
+_STATUS_FROM_PROTO = {number: name for name, number in _STATUS_TO_PROTO.items()}
+_RUN_STATES = {
+    "queued": common_pb2.RUN_STATE_QUEUED,
+    "running": common_pb2.RUN_STATE_RUNNING,
+    "succeeded": common_pb2.RUN_STATE_SUCCEEDED,
+    "failed": common_pb2.RUN_STATE_FAILED,
+    "partially_failed": common_pb2.RUN_STATE_PARTIALLY_FAILED,
+}
+
+
+def _timestamp(at: datetime | None) -> Timestamp | None:
+    if at is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(at)
+    return stamp
+
+
+def _quantity(value: Decimal | None) -> str:
+    return "" if value is None else format(value.normalize(), "f")
+
+
+def line_to_proto(line: ProductLine, store_url: str) -> catalog_pb2.ProductLine:
+    error = line.error
+    return catalog_pb2.ProductLine(
+        id=line.id,
+        ikas_product_id=line.ikas_product_id,
+        ikas_variant_id=line.ikas_variant_id,
+        ikas_url=f"{store_url.rstrip('/')}/admin/product/edit/{line.ikas_product_id}",
+        name=line.name,
+        variant_name=line.variant_name,
+        sku=line.sku or "",
+        fortnox_article_number=line.fortnox_article_number or "",
+        status=cast(catalog_pb2.LineStatus, _STATUS_TO_PROTO.get(line.status, catalog_pb2.LINE_STATUS_UNSPECIFIED)),
+        error=common_pb2.EntityError(
+            message=error.message,
+            upstream_code=error.upstream_code or "",
+            hint=error.hint or "",
+            at=_timestamp(error.at),
+        )
+        if error
+        else None,
+        ikas_stock=_quantity(line.ikas_stock),
+        fortnox_stock=_quantity(line.fortnox_stock),
+        last_synced_at=_timestamp(line.last_synced_at),
+        explanation=line.explanation,
+    )
+
+
+def run_to_proto(run: RunRecord) -> common_pb2.Run:
+    counts = run.counts
+    planned = run.result.get("planned", []) if isinstance(run.result, dict) else []
+    return common_pb2.Run(
+        id=run.id,
+        scope=run.scope,
+        state=_RUN_STATES.get(run.state, common_pb2.RUN_STATE_UNSPECIFIED),
+        trigger=run.trigger,
+        progress_done=run.progress_done,
+        progress_total=run.progress_total,
+        counts=common_pb2.RunCounts(
+            created=counts.get("created", 0),
+            updated=counts.get("updated", 0),
+            unchanged=counts.get("unchanged", 0),
+            failed=counts.get("failed", 0),
+        ),
+        created_at=_timestamp(run.created_at),
+        started_at=_timestamp(run.started_at),
+        finished_at=_timestamp(run.finished_at),
+        errors=[
+            common_pb2.EntityError(
+                message=str(e.get("message", "")),
+                upstream_code=str(e.get("upstream_code") or ""),
+                hint=str(e.get("hint") or ""),
+            )
+            for e in run.errors
+        ],
+        planned=[
+            common_pb2.PlannedAction(action=p.get("action", ""), entity=p.get("entity", ""), reason=p.get("reason", ""))
+            for p in planned
+        ],
+    )
+
+
+def _store_url(template: str, store: str) -> str:
+    return template.replace("{store}", store)
+
+
+class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
+    def __init__(self, services: Services, store_name_of: object = None) -> None:
+        self._services = services
+
+    def _url(self, tenant_id: str) -> str:
+        # TODO(#6): the store name of the tenant (auth's GetTenant); the template without it for now.
+        return _store_url(self._services.ikas_store_url, tenant_id)
+
+    @maps_errors
+    def ListProductLines(
+        self, request: catalog_pb2.ListProductLinesRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ListProductLinesResponse:
+        tag_tenant(request.tenant_id)
+        status = _STATUS_FROM_PROTO.get(request.status) if request.status else None
+        page = self._services.list_lines(
+            request.tenant_id, request.query, status, request.page.page, request.page.page_size
+        )
+        url = self._url(request.tenant_id)
+        return catalog_pb2.ListProductLinesResponse(
+            lines=[line_to_proto(line, url) for line in page.lines],
+            page=common_pb2.PageInfo(page=page.page, page_size=page.page_size, total=page.total),
+            last_product_sync_at=_timestamp(page.last_product_sync_at),
+            last_stock_sync_at=_timestamp(page.last_stock_sync_at),
+        )
+
+    @maps_errors
+    def UnlinkProductLine(
+        self, request: catalog_pb2.UnlinkProductLineRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.UnlinkProductLineResponse:
+        tag_tenant(request.tenant_id)
+        line = self._services.unlink_line(request.tenant_id, request.line_id)
+        return catalog_pb2.UnlinkProductLineResponse(line=line_to_proto(line, self._url(request.tenant_id)))
+
+    @maps_errors
+    def RelinkProductLine(
+        self, request: catalog_pb2.RelinkProductLineRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.RelinkProductLineResponse:
+        tag_tenant(request.tenant_id)
+        line = self._services.relink_line(request.tenant_id, request.line_id)
+        return catalog_pb2.RelinkProductLineResponse(line=line_to_proto(line, self._url(request.tenant_id)))
+
+    @maps_errors
+    def SyncLineStock(
+        self, request: catalog_pb2.SyncLineStockRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.SyncLineStockResponse:
+        raise Conflict("syncing one line's stock is not available yet", {"reason": "not_available_yet"})  # TODO(#6)
+
+    @maps_errors
+    def ExportProductLine(
+        self, request: catalog_pb2.ExportProductLineRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ExportProductLineResponse:
+        raise Conflict("exporting one product is not available yet", {"reason": "not_available_yet"})  # TODO(#6)
+
+    @maps_errors
+    def ListStockLocations(
+        self, request: catalog_pb2.ListStockLocationsRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ListStockLocationsResponse:
+        tag_tenant(request.tenant_id)
+        locations = self._services.list_stock_locations(request.tenant_id)
+        return catalog_pb2.ListStockLocationsResponse(
+            locations=[catalog_pb2.StockLocation(id=location.id, name=location.name) for location in locations]
+        )
+
+
+class CatalogRunServicer(catalog_pb2_grpc.CatalogRunServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def _need(self, use_case: T | None) -> T:
+        if use_case is None:
+            raise DomainError("this catalog process runs no run queue")
+        return use_case
+
+    @maps_errors
+    def StartCatalogRun(
+        self, request: catalog_pb2.StartCatalogRunRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.StartCatalogRunResponse:
+        tag_tenant(request.tenant_id)
+        run = self._need(self._services.start_run)(request.tenant_id, request.scope, request.trigger)
+        return catalog_pb2.StartCatalogRunResponse(run=run_to_proto(run))
+
+    @maps_errors
+    def RunDueSyncs(
+        self, request: catalog_pb2.RunDueSyncsRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.RunDueSyncsResponse:
+        due = self._need(self._services.run_due_syncs)(request.scope)
+        return catalog_pb2.RunDueSyncsResponse(enqueued=due.enqueued, skipped=due.skipped)
+
+    @maps_errors
+    def ListCatalogRuns(
+        self, request: catalog_pb2.ListCatalogRunsRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ListCatalogRunsResponse:
+        tag_tenant(request.tenant_id)
+        runs, total, page, size = self._need(self._services.list_runs)(
+            request.tenant_id, request.scope or None, request.page.page, request.page.page_size
+        )
+        return catalog_pb2.ListCatalogRunsResponse(
+            runs=[run_to_proto(run) for run in runs], page=common_pb2.PageInfo(page=page, page_size=size, total=total)
+        )
+
+    @maps_errors
+    def GetCatalogRun(
+        self, request: catalog_pb2.GetCatalogRunRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.GetCatalogRunResponse:
+        tag_tenant(request.tenant_id)
+        run = self._need(self._services.get_run)(request.tenant_id, request.run_id)
+        return catalog_pb2.GetCatalogRunResponse(run=run_to_proto(run))
+
+
 def register(services: Services, server: grpc.Server) -> list[str]:
     """Adds the catalog servicers to a server; returns their full names for health and reflection."""
     catalog_pb2_grpc.add_CatalogSettingsServiceServicer_to_server(CatalogSettingsServicer(services), server)
     catalog_pb2_grpc.add_CatalogTenantDataServiceServicer_to_server(CatalogTenantDataServicer(services), server)
+    catalog_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(services), server)
+    catalog_pb2_grpc.add_CatalogRunServiceServicer_to_server(CatalogRunServicer(services), server)
     return [
         catalog_pb2.DESCRIPTOR.services_by_name[name].full_name
-        for name in ("CatalogSettingsService", "CatalogTenantDataService")
+        for name in ("CatalogSettingsService", "CatalogTenantDataService", "ProductService", "CatalogRunService")
     ]

@@ -11,6 +11,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from bridge_catalog.app.ports import StockLocation
 from bridge_catalog.bootstrap import MIGRATIONS, build
 from bridge_catalog.entrypoints.grpc_servicer import register
 from bridge_platform.db import upgrade_to_head
@@ -23,11 +24,27 @@ from bridge_platform.settings import BridgeSettings
 TOKEN = "service-token-for-tests"
 
 
+class FakeIkas:
+    """Only stock locations: a saved ikas_stock_location_id must be one of them."""
+
+    def stock_locations(self, tenant_id: str) -> list[StockLocation]:
+        return [StockLocation("loc-1", "Main warehouse")]
+
+
+class FakeFortnox:
+    pass
+
+
+class FakeAuth:
+    def forget_fortnox_company(self, tenant_id: str) -> None:
+        pass
+
+
 @pytest.fixture
 def address(tmp_path: Path) -> Iterator[str]:
     settings = BridgeSettings(data_dir=str(tmp_path))
     upgrade_to_head(MIGRATIONS, settings.catalog_database_url)
-    services = build(settings, with_runs=False)
+    services = build(settings, with_runs=False, ikas=FakeIkas(), fortnox=FakeFortnox(), auth=FakeAuth())  # type: ignore[arg-type]
     server, port = create_server("127.0.0.1:0", partial(register, services), service_token=TOKEN)
     server.start()
     yield f"127.0.0.1:{port}"

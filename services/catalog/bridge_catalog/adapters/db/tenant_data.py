@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete
 
-from bridge_catalog.adapters.db.tables import catalog_settings, runs
+from bridge_catalog.adapters.db.tables import catalog_marks, catalog_settings, product_lines, runs
 
 
 class SqlTenantData:
@@ -15,6 +15,6 @@ class SqlTenantData:
         """One transaction over every tenant-owned table; returns the rows deleted."""
         deleted = 0
         with self._engine.begin() as connection:
-            for table in (catalog_settings, runs):
+            for table in (catalog_settings, product_lines, catalog_marks, runs):
                 deleted += connection.execute(delete(table).where(table.c.tenant_id == tenant_id)).rowcount
         return deleted

@@ -1,0 +1,67 @@
+"""Reading product lines and stock locations (product.md §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bridge_catalog.app.ports import IkasCatalog, StockLocation, UnitOfWorkFactory
+from bridge_catalog.domain.lines import STATUSES, ProductLine
+from bridge_platform.errors import FieldViolation, InvalidInput
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 200
+LAST_PRODUCT_SYNC = "last_product_sync"
+LAST_STOCK_SYNC = "last_stock_sync"
+
+
+@dataclass(frozen=True)
+class LinePage:
+    lines: list[ProductLine]
+    total: int
+    page: int
+    page_size: int
+    last_product_sync_at: datetime | None
+    last_stock_sync_at: datetime | None
+
+
+def check_page(page: int, page_size: int) -> tuple[int, int]:
+    """Defaults of product.md §8 (page 1, 50 per page); more than 200 is 422."""
+    page, page_size = page or 1, page_size or DEFAULT_PAGE_SIZE
+    violations = []
+    if page < 1:
+        violations.append(FieldViolation("page", "invalid_value", "must be 1 or more"))
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        violations.append(FieldViolation("page_size", "invalid_value", f"must be 1..{MAX_PAGE_SIZE}"))
+    if violations:
+        raise InvalidInput("invalid paging", violations)
+    return page, page_size
+
+
+class ListProductLines:
+    """Lines sorted by name then variant; `query` searches name and SKU, `status` filters."""
+
+    def __init__(self, uow_for: UnitOfWorkFactory) -> None:
+        self._uow_for = uow_for
+
+    def __call__(self, tenant_id: str, query: str, status: str | None, page: int, page_size: int) -> LinePage:
+        page, page_size = check_page(page, page_size)
+        if status is not None and status not in STATUSES:
+            raise InvalidInput("unknown status", [FieldViolation("status", "invalid_choice", ", ".join(STATUSES))])
+        with self._uow_for(tenant_id) as uow:
+            lines, total = uow.lines.page(query, status, page, page_size)
+            products, stock = uow.marks.get(LAST_PRODUCT_SYNC), uow.marks.get(LAST_STOCK_SYNC)
+        return LinePage(lines, total, page, page_size, products, stock)
+
+
+class ListStockLocations:
+    """The store's ikas stock locations, read live."""
+
+    def __init__(self, ikas: IkasCatalog) -> None:
+        self._ikas = ikas
+
+    def __call__(self, tenant_id: str) -> list[StockLocation]:
+        return self._ikas.stock_locations(tenant_id)
+
+    def ids(self, tenant_id: str) -> set[str]:
+        return {location.id for location in self._ikas.stock_locations(tenant_id)}

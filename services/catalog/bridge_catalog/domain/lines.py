@@ -1,0 +1,156 @@
+"""Product lines (product.md §3): one ikas variant and its relation to one Fortnox article.
+
+A line is created for every ikas variant Bridge has seen (a product without variants has one). Its
+status says where the relation stands; `error` explains a failed write and `explanation` an orphaned or
+unmatched line, in plain English. The `synced_*` values are what Bridge last wrote or found equal on
+both sides: the echo guard (Bridge's own writes never flow back as changes) and no-change detection
+compare against them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+SYNCED: Final = "synced"
+ERROR: Final = "error"
+PENDING: Final = "pending"
+UNMATCHED: Final = "unmatched"
+IGNORED: Final = "ignored"
+ORPHANED: Final = "orphaned"
+STATUSES: Final = (SYNCED, ERROR, PENDING, UNMATCHED, IGNORED, ORPHANED)
+
+
+@dataclass(frozen=True)
+class LineError:
+    """The error object of product.md §8: plain English, the upstream's code, what to do about it."""
+
+    message: str
+    upstream_code: str | None
+    hint: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SyncedValues:
+    """The mapped values both sides agreed on after Bridge's last write or check of a line."""
+
+    name: str | None = None
+    price: Decimal | None = None  # the Fortnox base price (net), exact
+    ean: str | None = None
+    stock: Decimal | None = None
+
+
+@dataclass
+class ProductLine:
+    """One ikas variant; `fortnox_article_number` is set while the line is related."""
+
+    tenant_id: str
+    ikas_product_id: str
+    ikas_variant_id: str
+    name: str
+    variant_name: str = ""
+    sku: str | None = None
+    fortnox_article_number: str | None = None
+    status: str = UNMATCHED
+    explanation: str = ""
+    error_message: str | None = None
+    error_upstream_code: str | None = None
+    error_hint: str | None = None
+    error_at: datetime | None = None
+    ikas_stock: Decimal | None = None
+    fortnox_stock: Decimal | None = None
+    last_synced_at: datetime | None = None
+    synced_name: str | None = None
+    synced_price: Decimal | None = None
+    synced_ean: str | None = None
+    synced_stock: Decimal | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    # -- reading ------------------------------------------------------------------------------------
+
+    @property
+    def is_related(self) -> bool:
+        return self.fortnox_article_number is not None and self.status in (SYNCED, ERROR, PENDING)
+
+    @property
+    def error(self) -> LineError | None:
+        if self.error_message is None or self.error_at is None:
+            return None
+        return LineError(self.error_message, self.error_upstream_code, self.error_hint, self.error_at)
+
+    @property
+    def synced(self) -> SyncedValues:
+        return SyncedValues(self.synced_name, self.synced_price, self.synced_ean, self.synced_stock)
+
+    # -- changes ------------------------------------------------------------------------------------
+
+    def link(self, article_number: str) -> None:
+        """Relates the line to an article (matching or relink); the first sync writes what differs."""
+        self.fortnox_article_number = article_number
+        self.status = PENDING
+        self.explanation = ""
+        self._clear_error()
+
+    def unlink(self) -> None:
+        """Marks the line ignored: it keeps no relation and is never matched again automatically."""
+        self.fortnox_article_number = None
+        self.status = IGNORED
+        self.explanation = "unlinked by hand; link it again to sync it"
+        self._clear_error()
+        self._forget_synced()
+
+    def reset(self) -> None:
+        """Forgets the relation (reset all, sync mode change); the next match may link it again."""
+        self.fortnox_article_number = None
+        self.status = UNMATCHED
+        self.explanation = ""
+        self._clear_error()
+        self._forget_synced()
+
+    def mark_unmatched(self, explanation: str) -> None:
+        if self.status == IGNORED:
+            return
+        self.fortnox_article_number = None
+        self.status = UNMATCHED
+        self.explanation = explanation
+
+    def orphan(self, explanation: str) -> None:
+        """The other side went away or stopped qualifying; nothing is deleted anywhere."""
+        self.status = ORPHANED
+        self.explanation = explanation
+        self._clear_error()
+
+    def mark_synced(self, values: SyncedValues, at: datetime) -> None:
+        self.status = SYNCED
+        self.explanation = ""
+        self.last_synced_at = at
+        self.synced_name, self.synced_price, self.synced_ean = values.name, values.price, values.ean
+        if values.stock is not None:
+            self.synced_stock = values.stock
+        self._clear_error()
+
+    def mark_stock_synced(self, stock: Decimal, at: datetime) -> None:
+        self.synced_stock = stock
+        self.last_synced_at = at
+        if self.status in (ERROR, PENDING):
+            self.status = SYNCED
+            self._clear_error()
+
+    def fail(self, error: LineError) -> None:
+        """One line's failed write: shown on the line, never stops the others."""
+        if self.is_related:
+            self.status = ERROR
+        self.error_message, self.error_upstream_code = error.message, error.upstream_code
+        self.error_hint, self.error_at = error.hint, error.at
+
+    def _clear_error(self) -> None:
+        self.error_message = self.error_upstream_code = self.error_hint = None
+        self.error_at = None
+
+    def _forget_synced(self) -> None:
+        self.synced_name = self.synced_ean = None
+        self.synced_price = self.synced_stock = None
