@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -184,3 +184,139 @@ class SettingsDocument(BaseModel):
     @classmethod
     def of(cls, catalog: CatalogSettings, orders: OrderSettings) -> SettingsDocument:
         return cls(products=catalog.products, stock=catalog.stock, orders=orders)
+
+
+# ---- lists (product.md §8)
+
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 200
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page of a list: `page` counts from 1."""
+
+    page: int = 1
+    page_size: int = DEFAULT_PAGE_SIZE
+
+
+# ---- product lines and stock locations (product.md §3, §4, §8)
+
+LineStatus = Literal["synced", "error", "pending", "unmatched", "ignored", "orphaned"]
+
+
+class EntityError(BaseModel):
+    """Why one entity failed (product.md §8): plain English, the upstream's code and what to do about it."""
+
+    message: str
+    upstream_code: str | None
+    hint: str | None
+    at: datetime | None = Field(description="RFC 3339 date-time with offset")
+
+
+class ProductLine(BaseModel):
+    """One ikas variant (a product without variants has one) and its Fortnox article, if related."""
+
+    id: str = Field(description="Bridge's id of the line")
+    ikas_product_id: str | None
+    ikas_variant_id: str | None
+    ikas_url: str | None = Field(description="the product in the ikas admin")
+    name: str
+    variant_name: str | None
+    sku: str | None
+    fortnox_article_number: str | None
+    status: LineStatus
+    error: EntityError | None = Field(description="set when status is error")
+    ikas_stock: str | None = Field(description="exact decimal string; null when unknown")
+    fortnox_stock: str | None = Field(description="exact decimal string; null when unknown")
+    last_synced_at: datetime | None = Field(description="RFC 3339 date-time with offset")
+
+
+class ProductLinePage(BaseModel):
+    """GET /api/v1/products: one page of lines, sorted by name then variant, with the last sync times."""
+
+    items: list[ProductLine]
+    total: int
+    page: int
+    page_size: int
+    last_product_sync_at: datetime | None = Field(description="end of the last successful product run")
+    last_stock_sync_at: datetime | None = Field(description="end of the last successful stock run")
+
+
+class StockLocation(BaseModel):
+    """An ikas stock location of the store."""
+
+    id: str
+    name: str
+
+
+# ---- runs (product.md §6)
+
+RunState = Literal["queued", "running", "succeeded", "failed", "partially_failed"]
+CatalogRunScope = Literal["products", "stock", "match", "preview", "reset"]
+RunTrigger = Literal["schedule", "on_demand", "webhook", "operation"]
+SyncScope = Literal["products", "stock", "orders"]
+
+
+class RunProgress(BaseModel):
+    done: int
+    total: int | None = Field(description="null while unknown")
+
+
+class RunCounts(BaseModel):
+    created: int
+    updated: int
+    unchanged: int
+    failed: int
+
+
+class PlannedAction(BaseModel):
+    """What a dry run (preview) would do to one entity, and why."""
+
+    action: str = Field(description="create, update or skip")
+    entity: str
+    reason: str
+
+
+class Run(BaseModel):
+    """One run of one tenant and scope (product.md §6)."""
+
+    id: str
+    scope: str = Field(description="products, stock, orders, match, preview, reset or backfill")
+    state: RunState
+    trigger: str = Field(description="schedule, on_demand, webhook or operation")
+    progress: RunProgress
+    counts: RunCounts
+    created_at: datetime | None = Field(description="RFC 3339 date-time with offset")
+    started_at: datetime | None
+    finished_at: datetime | None
+    errors: list[EntityError]
+    planned: list[PlannedAction] = Field(description="preview only: what a product sync would do")
+
+
+class RunPage(BaseModel):
+    """GET /api/v1/sync/runs: one page of runs, newest first."""
+
+    items: list[Run]
+    total: int
+    page: int
+    page_size: int
+
+
+class StartedRun(BaseModel):
+    id: str
+    scope: str
+
+
+class StartedRuns(BaseModel):
+    """The answer of a long operation (202): the runs it started; follow them at /api/v1/sync/runs/{id}."""
+
+    runs: list[StartedRun]
+
+
+class SyncRequest(BaseModel):
+    """POST /api/v1/sync: start synchronisation now for these scopes."""
+
+    model_config = _STRICT
+
+    scopes: list[SyncScope] = Field(min_length=1)

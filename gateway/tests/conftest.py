@@ -27,9 +27,18 @@ from bridge_gateway.models import (
     FortnoxConnection,
     IkasConnection,
     InstallResult,
+    LineStatus,
     OrderSettings,
+    PageRequest,
+    ProductLine,
+    ProductLinePage,
     ResolvedSession,
+    Run,
+    RunCounts,
+    RunPage,
+    RunProgress,
     Session,
+    StockLocation,
     Tenant,
     WebhookResult,
 )
@@ -322,7 +331,10 @@ class FakeAuth:
 
 
 class FakeCatalog:
-    """Stores the catalog part per tenant; can refuse a document, conflict, or fail a write."""
+    """The catalog service in memory: the settings part, product lines, stock locations and runs per tenant.
+
+    Settings can be refused, conflict or fail a write; runs conflict like the real service (one going run
+    per tenant and scope, Conflict with `run_id`); every id belongs to one tenant (NotFound for others)."""
 
     def __init__(self) -> None:
         self.stored: dict[str, CatalogSettings] = {}
@@ -331,6 +343,17 @@ class FakeCatalog:
         self.update_errors: list[Exception | None] = []  # the outcomes of the next updates: None succeeds
         self.get_error: Exception | None = None
         self.serving = True
+        self.lines: dict[str, list[ProductLine]] = {}  # tenant id -> lines, sorted by name then variant
+        self.locations: dict[str, list[StockLocation]] = {}
+        self.runs: dict[str, list[Run]] = {}  # tenant id -> runs, oldest first
+        self.last_product_sync_at: datetime | None = None
+        self.last_stock_sync_at: datetime | None = None
+        self.line_requests: list[tuple[str, PageRequest, str, LineStatus | None]] = []
+        self.actions: list[tuple[str, str, str]] = []  # (action, tenant id, line id)
+        self.started: list[tuple[str, str, str]] = []  # (tenant id, scope, trigger)
+        self.error: Exception | None = None  # raised by every line, location and run call when set
+
+    # ---- settings
 
     def get_settings(self, tenant_id: str) -> CatalogSettings:
         if self.get_error is not None:
@@ -348,6 +371,140 @@ class FakeCatalog:
         self.updates.append((tenant_id, settings, confirm_reset))
         self.stored[tenant_id] = settings
         return settings
+
+    # ---- helpers for tests
+
+    def add_line(self, tenant_id: str, name: str, **fields: Any) -> ProductLine:
+        """Adds a related, synced line (fields override) and keeps the tenant's lines sorted."""
+        number = sum(len(lines) for lines in self.lines.values()) + 1
+        values: dict[str, Any] = {
+            "id": f"line-{number}",
+            "ikas_product_id": f"p{number}",
+            "ikas_variant_id": f"v{number}",
+            "ikas_url": f"https://demo.myikas.com/admin/product/edit/p{number}",
+            "name": name,
+            "variant_name": None,
+            "sku": f"SKU-{number}",
+            "fortnox_article_number": f"SKU-{number}",
+            "status": "synced",
+            "error": None,
+            "ikas_stock": "5",
+            "fortnox_stock": "5",
+            "last_synced_at": datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+            **fields,
+        }
+        line = ProductLine.model_validate(values)
+        lines = self.lines.setdefault(tenant_id, [])
+        lines.append(line)
+        lines.sort(key=lambda item: (item.name, item.variant_name or ""))
+        return line
+
+    def add_run(self, tenant_id: str, scope: str, state: str = "succeeded", **fields: Any) -> Run:
+        number = sum(len(runs) for runs in self.runs.values()) + 1
+        created_at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=number)
+        finished = state not in ("queued", "running")
+        values: dict[str, Any] = {
+            "id": f"run-{number}",
+            "scope": scope,
+            "state": state,
+            "trigger": "on_demand",
+            "progress": RunProgress(done=3 if finished else 0, total=3 if finished else None),
+            "counts": RunCounts(created=1, updated=1, unchanged=1, failed=0),
+            "created_at": created_at,
+            "started_at": created_at if state != "queued" else None,
+            "finished_at": created_at + timedelta(seconds=30) if finished else None,
+            "errors": [],
+            "planned": [],
+            **fields,
+        }
+        run = Run.model_validate(values)
+        self.runs.setdefault(tenant_id, []).append(run)
+        return run
+
+    def _fail_if_asked(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _line(self, tenant_id: str, line_id: str) -> int:
+        for index, line in enumerate(self.lines.get(tenant_id, [])):
+            if line.id == line_id:
+                return index
+        raise NotFound("no such product line")
+
+    def _change(self, action: str, tenant_id: str, line_id: str, **update: Any) -> ProductLine:
+        self._fail_if_asked()
+        self.actions.append((action, tenant_id, line_id))
+        index = self._line(tenant_id, line_id)
+        line = self.lines[tenant_id][index].model_copy(update=update)
+        self.lines[tenant_id][index] = line
+        return line
+
+    # ---- product lines and stock locations
+
+    def list_product_lines(
+        self, tenant_id: str, page: PageRequest, *, query: str, status: LineStatus | None
+    ) -> ProductLinePage:
+        self._fail_if_asked()
+        self.line_requests.append((tenant_id, page, query, status))
+        found = [
+            line
+            for line in self.lines.get(tenant_id, [])
+            if (status is None or line.status == status)
+            and (not query or query.lower() in f"{line.name} {line.sku or ''}".lower())
+        ]
+        start = (page.page - 1) * page.page_size
+        return ProductLinePage(
+            items=found[start : start + page.page_size],
+            total=len(found),
+            page=page.page,
+            page_size=page.page_size,
+            last_product_sync_at=self.last_product_sync_at,
+            last_stock_sync_at=self.last_stock_sync_at,
+        )
+
+    def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        return self._change("unlink", tenant_id, line_id, status="ignored")
+
+    def relink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        return self._change("relink", tenant_id, line_id, status="pending")
+
+    def sync_line_stock(self, tenant_id: str, line_id: str) -> ProductLine:
+        self._fail_if_asked()
+        index = self._line(tenant_id, line_id)
+        ikas_stock = self.lines[tenant_id][index].ikas_stock
+        return self._change("sync-stock", tenant_id, line_id, fortnox_stock=ikas_stock)
+
+    def export_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        return self._change("export", tenant_id, line_id, status="synced")
+
+    def list_stock_locations(self, tenant_id: str) -> list[StockLocation]:
+        self._fail_if_asked()
+        return list(self.locations.get(tenant_id, []))
+
+    # ---- runs
+
+    def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
+        self._fail_if_asked()
+        for run in self.runs.get(tenant_id, []):
+            if run.scope == scope and run.state in ("queued", "running"):
+                raise Conflict(f"a {scope} run is already going", {"run_id": run.id})
+        self.started.append((tenant_id, scope, trigger))
+        return self.add_run(tenant_id, scope, "queued", trigger=trigger)
+
+    def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
+        self._fail_if_asked()
+        found = [run for run in reversed(self.runs.get(tenant_id, [])) if scope is None or run.scope == scope]
+        start = (page.page - 1) * page.page_size
+        return RunPage(
+            items=found[start : start + page.page_size], total=len(found), page=page.page, page_size=page.page_size
+        )
+
+    def get_run(self, tenant_id: str, run_id: str) -> Run:
+        self._fail_if_asked()
+        for run in self.runs.get(tenant_id, []):
+            if run.id == run_id:
+                return run
+        raise NotFound("no such run")
 
     def is_serving(self) -> bool:
         return self.serving

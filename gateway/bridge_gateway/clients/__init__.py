@@ -16,9 +16,16 @@ from bridge_gateway.models import (
     Connection,
     FortnoxConnected,
     InstallResult,
+    LineStatus,
     OrderSettings,
+    PageRequest,
+    ProductLine,
+    ProductLinePage,
     ResolvedSession,
+    Run,
+    RunPage,
     Session,
+    StockLocation,
     Tenant,
     WebhookResult,
 )
@@ -91,7 +98,8 @@ class AuthService(Protocol):
 
 
 class CatalogService(Protocol):
-    """The product and stock settings of a tenant. Raises the neutral errors of bridge_platform.errors."""
+    """Product and stock settings, product lines, stock locations and catalog runs of a tenant (product.md
+    §2-§4, §6). Raises the neutral errors of bridge_platform.errors; NotFound for an id of another tenant."""
 
     def get_settings(self, tenant_id: str) -> CatalogSettings: ...
 
@@ -102,6 +110,37 @@ class CatalogService(Protocol):
     def update_settings(self, tenant_id: str, settings: CatalogSettings, *, confirm_reset: bool) -> CatalogSettings:
         """Stores the part and returns it as stored; Conflict for a sync_mode change without confirm_reset."""
         ...
+
+    def list_product_lines(
+        self, tenant_id: str, page: PageRequest, *, query: str, status: LineStatus | None
+    ) -> ProductLinePage:
+        """Lines sorted by name then variant; `query` searches name and SKU ("" for all)."""
+        ...
+
+    def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        """Marks the line ignored: it is never re-matched automatically."""
+        ...
+
+    def relink_product_line(self, tenant_id: str, line_id: str) -> ProductLine: ...
+
+    def sync_line_stock(self, tenant_id: str, line_id: str) -> ProductLine: ...
+
+    def export_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        """Creates or updates the line's target side now, whatever the automatic settings."""
+        ...
+
+    def list_stock_locations(self, tenant_id: str) -> list[StockLocation]: ...
+
+    def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
+        """Queues a run of `scope` (products, stock, match, preview or reset); Conflict with `run_id` in its
+        details while a run of that tenant and scope is going."""
+        ...
+
+    def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
+        """Runs newest first, of one scope or all."""
+        ...
+
+    def get_run(self, tenant_id: str, run_id: str) -> Run: ...
 
     def is_serving(self) -> bool: ...
 

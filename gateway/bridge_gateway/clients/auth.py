@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Final
 
 import grpc
-from google.protobuf import timestamp_pb2
 
 from bridge.auth.v1 import auth_pb2, auth_pb2_grpc
+from bridge_gateway.clients.common import time_from_proto
 from bridge_gateway.clients.health import is_serving
 from bridge_gateway.clients.rpc import call
 from bridge_gateway.models import (
@@ -48,13 +47,6 @@ def tenant_from_proto(message: auth_pb2.Tenant) -> Tenant:
         merchant_id=message.merchant_id,
         authorized_app_id=message.authorized_app_id,
     )
-
-
-def time_from_proto(message: timestamp_pb2.Timestamp, *, present: bool) -> datetime | None:
-    """A set Timestamp as an aware UTC datetime; an unset one (or the epoch zero value) as None."""
-    if not present or (message.seconds == 0 and message.nanos == 0):
-        return None
-    return message.ToDatetime(tzinfo=UTC)
 
 
 def session_from_proto(message: auth_pb2.Session) -> Session:

@@ -1,4 +1,5 @@
-"""CatalogClient: the catalog service over gRPC (bridge.catalog.v1), pydantic <-> proto."""
+"""CatalogClient: the catalog service over gRPC (bridge.catalog.v1), pydantic <-> proto: settings,
+product lines, stock locations and catalog runs."""
 
 from __future__ import annotations
 
@@ -7,11 +8,33 @@ from typing import Final
 import grpc
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from bridge_gateway.clients.common import entity_error_from_proto, field_time, page_to_proto, run_from_proto
 from bridge_gateway.clients.health import is_serving
 from bridge_gateway.clients.rpc import call
-from bridge_gateway.models import CatalogSettings
+from bridge_gateway.models import (
+    CatalogSettings,
+    LineStatus,
+    PageRequest,
+    ProductLine,
+    ProductLinePage,
+    Run,
+    RunPage,
+    StockLocation,
+)
 
 SERVICE_NAME: Final = catalog_pb2.DESCRIPTOR.services_by_name["CatalogSettingsService"].full_name
+
+_LINE_STATUS: Final[dict[catalog_pb2.LineStatus, LineStatus]] = {
+    catalog_pb2.LINE_STATUS_SYNCED: "synced",
+    catalog_pb2.LINE_STATUS_ERROR: "error",
+    catalog_pb2.LINE_STATUS_PENDING: "pending",
+    catalog_pb2.LINE_STATUS_UNMATCHED: "unmatched",
+    catalog_pb2.LINE_STATUS_IGNORED: "ignored",
+    catalog_pb2.LINE_STATUS_ORPHANED: "orphaned",
+}
+_LINE_STATUS_VALUE: Final[dict[LineStatus, catalog_pb2.LineStatus]] = {
+    name: value for value, name in _LINE_STATUS.items()
+}
 
 
 def settings_to_proto(settings: CatalogSettings) -> catalog_pb2.CatalogSettings:
@@ -52,12 +75,34 @@ def settings_from_proto(message: catalog_pb2.CatalogSettings) -> CatalogSettings
     )
 
 
+def line_from_proto(message: catalog_pb2.ProductLine) -> ProductLine:
+    """A line as the API shows it: the contract's empty strings are the API's nulls."""
+    return ProductLine(
+        id=message.id,
+        ikas_product_id=message.ikas_product_id or None,
+        ikas_variant_id=message.ikas_variant_id or None,
+        ikas_url=message.ikas_url or None,
+        name=message.name,
+        variant_name=message.variant_name or None,
+        sku=message.sku or None,
+        fortnox_article_number=message.fortnox_article_number or None,
+        # A line the service has not classified yet waits for its first run.
+        status=_LINE_STATUS.get(message.status, "pending"),
+        error=entity_error_from_proto(message.error) if message.HasField("error") and message.error.message else None,
+        ikas_stock=message.ikas_stock or None,
+        fortnox_stock=message.fortnox_stock or None,
+        last_synced_at=field_time(message, "last_synced_at"),
+    )
+
+
 class CatalogClient:
-    """The catalog's settings RPCs for one tenant at a time; failures raise the neutral errors."""
+    """The catalog's RPCs for one tenant at a time; failures raise the neutral errors."""
 
     def __init__(self, channel: grpc.Channel) -> None:
         self._channel = channel
         self._settings = catalog_pb2_grpc.CatalogSettingsServiceStub(channel)
+        self._products = catalog_pb2_grpc.ProductServiceStub(channel)
+        self._runs = catalog_pb2_grpc.CatalogRunServiceStub(channel)
 
     def get_settings(self, tenant_id: str) -> CatalogSettings:
         request = catalog_pb2.GetCatalogSettingsRequest(tenant_id=tenant_id)
@@ -72,6 +117,68 @@ class CatalogClient:
             tenant_id=tenant_id, settings=settings_to_proto(settings), confirm_reset=confirm_reset
         )
         return settings_from_proto(call("catalog", self._settings.UpdateCatalogSettings, request).settings)
+
+    # ---- product lines and stock locations
+
+    def list_product_lines(
+        self, tenant_id: str, page: PageRequest, *, query: str, status: LineStatus | None
+    ) -> ProductLinePage:
+        request = catalog_pb2.ListProductLinesRequest(
+            tenant_id=tenant_id,
+            page=page_to_proto(page),
+            query=query,
+            status=_LINE_STATUS_VALUE[status] if status is not None else catalog_pb2.LINE_STATUS_UNSPECIFIED,
+        )
+        response = call("catalog", self._products.ListProductLines, request)
+        return ProductLinePage(
+            items=[line_from_proto(line) for line in response.lines],
+            total=response.page.total,
+            page=response.page.page or page.page,
+            page_size=response.page.page_size or page.page_size,
+            last_product_sync_at=field_time(response, "last_product_sync_at"),
+            last_stock_sync_at=field_time(response, "last_stock_sync_at"),
+        )
+
+    def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        request = catalog_pb2.UnlinkProductLineRequest(tenant_id=tenant_id, line_id=line_id)
+        return line_from_proto(call("catalog", self._products.UnlinkProductLine, request).line)
+
+    def relink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        request = catalog_pb2.RelinkProductLineRequest(tenant_id=tenant_id, line_id=line_id)
+        return line_from_proto(call("catalog", self._products.RelinkProductLine, request).line)
+
+    def sync_line_stock(self, tenant_id: str, line_id: str) -> ProductLine:
+        request = catalog_pb2.SyncLineStockRequest(tenant_id=tenant_id, line_id=line_id)
+        return line_from_proto(call("catalog", self._products.SyncLineStock, request).line)
+
+    def export_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
+        request = catalog_pb2.ExportProductLineRequest(tenant_id=tenant_id, line_id=line_id)
+        return line_from_proto(call("catalog", self._products.ExportProductLine, request).line)
+
+    def list_stock_locations(self, tenant_id: str) -> list[StockLocation]:
+        request = catalog_pb2.ListStockLocationsRequest(tenant_id=tenant_id)
+        response = call("catalog", self._products.ListStockLocations, request)
+        return [StockLocation(id=location.id, name=location.name) for location in response.locations]
+
+    # ---- runs
+
+    def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
+        request = catalog_pb2.StartCatalogRunRequest(tenant_id=tenant_id, scope=scope, trigger=trigger)
+        return run_from_proto(call("catalog", self._runs.StartCatalogRun, request).run)
+
+    def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
+        request = catalog_pb2.ListCatalogRunsRequest(tenant_id=tenant_id, page=page_to_proto(page), scope=scope or "")
+        response = call("catalog", self._runs.ListCatalogRuns, request)
+        return RunPage(
+            items=[run_from_proto(run) for run in response.runs],
+            total=response.page.total,
+            page=response.page.page or page.page,
+            page_size=response.page.page_size or page.page_size,
+        )
+
+    def get_run(self, tenant_id: str, run_id: str) -> Run:
+        request = catalog_pb2.GetCatalogRunRequest(tenant_id=tenant_id, run_id=run_id)
+        return run_from_proto(call("catalog", self._runs.GetCatalogRun, request).run)
 
     def is_serving(self) -> bool:
         return is_serving(self._channel, SERVICE_NAME)

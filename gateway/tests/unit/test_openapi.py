@@ -55,3 +55,40 @@ def test_openapi_marks_every_key_required(anonymous: TestClient) -> None:
 def test_no_documentation_page_loads_assets_from_a_cdn(anonymous: TestClient) -> None:
     assert anonymous.get("/docs").status_code == 404
     assert anonymous.get("/redoc").status_code == 404
+
+
+def test_openapi_lists_the_product_and_sync_routes(anonymous: TestClient) -> None:
+    paths = anonymous.get("/openapi.json").json()["paths"]
+
+    expected = {
+        "/api/v1/products": {"get"},
+        "/api/v1/products/match": {"post"},
+        "/api/v1/products/preview": {"post"},
+        "/api/v1/products/relations": {"delete"},
+        "/api/v1/products/{line_id}/relation": {"post", "delete"},
+        "/api/v1/products/{line_id}/sync-stock": {"post"},
+        "/api/v1/products/{line_id}/export": {"post"},
+        "/api/v1/stock-locations": {"get"},
+        "/api/v1/sync": {"post"},
+        "/api/v1/sync/runs": {"get"},
+        "/api/v1/sync/runs/{run_id}": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+    assert set(paths["/api/v1/products/match"]["post"]["responses"]) >= {"202", "409"}
+    assert set(paths["/api/v1/products/{line_id}/relation"]["delete"]["responses"]) >= {"204", "404"}
+    listed = {parameter["name"] for parameter in paths["/api/v1/products"]["get"]["parameters"]}
+    assert listed == {"page", "page_size", "q", "status"}
+
+
+def test_openapi_documents_the_line_statuses_and_page_limits(anonymous: TestClient) -> None:
+    document = anonymous.get("/openapi.json").json()
+
+    line = schema_of(document, "ProductLine")
+    assert line["properties"]["status"]["enum"] == ["synced", "error", "pending", "unmatched", "ignored", "orphaned"]
+    assert set(line["required"]) == set(line["properties"])
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/products"]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"]["maximum"] == 200
+    assert parameters["page_size"]["schema"]["default"] == 50
+    run = schema_of(document, "Run")["properties"]
+    assert run["state"]["enum"] == ["queued", "running", "succeeded", "failed", "partially_failed"]

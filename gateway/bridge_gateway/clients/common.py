@@ -1,0 +1,70 @@
+"""Conversions of the shared messages (bridge.common.v1, well-known types) that every client needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from google.protobuf import timestamp_pb2
+
+from bridge.common.v1 import common_pb2
+from bridge_gateway.models import EntityError, PageRequest, PlannedAction, Run, RunCounts, RunProgress, RunState
+
+_RUN_STATE: Final[dict[int, RunState]] = {
+    common_pb2.RUN_STATE_QUEUED: "queued",
+    common_pb2.RUN_STATE_RUNNING: "running",
+    common_pb2.RUN_STATE_SUCCEEDED: "succeeded",
+    common_pb2.RUN_STATE_FAILED: "failed",
+    common_pb2.RUN_STATE_PARTIALLY_FAILED: "partially_failed",
+}
+
+
+def time_from_proto(message: timestamp_pb2.Timestamp, *, present: bool) -> datetime | None:
+    """A set Timestamp as an aware UTC datetime; an unset one (or the epoch zero value) as None."""
+    if not present or (message.seconds == 0 and message.nanos == 0):
+        return None
+    return message.ToDatetime(tzinfo=UTC)
+
+
+def field_time(message: Any, name: str) -> datetime | None:
+    """The Timestamp field `name` of a message, None when unset."""
+    return time_from_proto(getattr(message, name), present=message.HasField(name))
+
+
+def page_to_proto(page: PageRequest) -> common_pb2.PageRequest:
+    return common_pb2.PageRequest(page=page.page, page_size=page.page_size)
+
+
+def entity_error_from_proto(message: common_pb2.EntityError) -> EntityError:
+    return EntityError(
+        message=message.message,
+        upstream_code=message.upstream_code or None,
+        hint=message.hint or None,
+        at=field_time(message, "at"),
+    )
+
+
+def run_from_proto(message: common_pb2.Run) -> Run:
+    counts = message.counts
+    return Run(
+        id=message.id,
+        scope=message.scope,
+        # A run the service has not yet given a state to is waiting for a worker.
+        state=_RUN_STATE.get(message.state, "queued"),
+        trigger=message.trigger,
+        progress=RunProgress(
+            done=message.progress_done,
+            total=message.progress_total if message.HasField("progress_total") else None,
+        ),
+        counts=RunCounts(
+            created=counts.created, updated=counts.updated, unchanged=counts.unchanged, failed=counts.failed
+        ),
+        created_at=field_time(message, "created_at"),
+        started_at=field_time(message, "started_at"),
+        finished_at=field_time(message, "finished_at"),
+        errors=[entity_error_from_proto(error) for error in message.errors],
+        planned=[
+            PlannedAction(action=planned.action, entity=planned.entity, reason=planned.reason)
+            for planned in message.planned
+        ],
+    )
