@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -292,6 +292,10 @@ class Run(BaseModel):
     finished_at: datetime | None
     errors: list[EntityError]
     planned: list[PlannedAction] = Field(description="preview only: what a product sync would do")
+    result: dict[str, Any] = Field(
+        default_factory=dict,
+        description="what the run produced: the match report (`report`), what a reset removed (`reset`), ...",
+    )
 
 
 class RunPage(BaseModel):

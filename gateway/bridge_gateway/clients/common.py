@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from google.protobuf import timestamp_pb2
+from google.protobuf import json_format, timestamp_pb2
 
 from bridge.common.v1 import common_pb2
 from bridge_gateway.models import EntityError, PageRequest, PlannedAction, Run, RunCounts, RunProgress, RunState
@@ -44,6 +44,17 @@ def entity_error_from_proto(message: common_pb2.EntityError) -> EntityError:
     )
 
 
+def _whole_numbers(value: Any) -> Any:
+    """A Struct carries every number as a double: counts come back as ints (2, not 2.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
 def run_from_proto(message: common_pb2.Run) -> Run:
     counts = message.counts
     return Run(
@@ -67,4 +78,5 @@ def run_from_proto(message: common_pb2.Run) -> Run:
             PlannedAction(action=planned.action, entity=planned.entity, reason=planned.reason)
             for planned in message.planned
         ],
+        result=_whole_numbers(json_format.MessageToDict(message.result)) if message.HasField("result") else {},
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import grpc
 import pytest
-from google.protobuf import timestamp_pb2
+from google.protobuf import struct_pb2, timestamp_pb2
 
 from bridge.auth.v1 import auth_pb2
 from bridge.catalog.v1 import catalog_pb2
@@ -297,9 +297,21 @@ def test_a_run_from_the_contract() -> None:
         "finished_at": None,
         "errors": [{"message": "no SKU", "upstream_code": None, "hint": "add one", "at": None}],
         "planned": [{"action": "skip", "entity": "MUG", "reason": "no change"}],
+        "result": {},
     }
     with_total = common_pb2.Run(id="r2", state=common_pb2.RUN_STATE_SUCCEEDED, progress_done=0, progress_total=0)
     assert common.run_from_proto(with_total).progress.total == 0  # a known total of zero is not unknown
+
+
+def test_a_run_result_comes_through_as_json() -> None:
+    result = struct_pb2.Struct()
+    result.update({"report": {"matched": 2, "duplicate_skus": ["MUG"]}, "reset": 3})
+    message = common_pb2.Run(id="r3", scope="match", state=common_pb2.RUN_STATE_SUCCEEDED, result=result)
+
+    run = common.run_from_proto(message).model_dump(mode="json")
+
+    assert run["result"] == {"report": {"matched": 2, "duplicate_skus": ["MUG"]}, "reset": 3}
+    assert isinstance(run["result"]["reset"], int)
 
 
 def _catalog_with(response: Any) -> tuple[catalog_client.CatalogClient, RecordingStub]:

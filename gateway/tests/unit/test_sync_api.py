@@ -158,6 +158,7 @@ def test_a_run_shows_state_progress_counts_times_errors_and_planned_actions(
             {"message": "SKU too long", "upstream_code": None, "hint": "Shorten it", "at": "2026-03-01T00:00:00Z"}
         ],
         "planned": [{"action": "create", "entity": "MUG-1", "reason": "new article"}],
+        "result": {},
     }
 
 

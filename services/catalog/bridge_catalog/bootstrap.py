@@ -27,9 +27,11 @@ from bridge_catalog.app.ports import (
     UnitOfWorkFactory,
 )
 from bridge_catalog.app.product_lines import ListProductLines, ListStockLocations
+from bridge_catalog.app.product_sync import SyncProducts
 from bridge_catalog.app.purge_tenant_data import PurgeTenantData
 from bridge_catalog.app.relations import MatchProducts, RelinkLine, ResetRelations, UnlinkLine
 from bridge_catalog.app.runs import GetCatalogRun, ListCatalogRuns, RunDueSyncs, StartCatalogRun
+from bridge_catalog.app.stock_sync import SyncStock
 from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
 from bridge_platform.errors import DomainError
@@ -62,6 +64,8 @@ class Services:
     relink_line: RelinkLine
     match_products: MatchProducts
     reset_relations: ResetRelations
+    sync_products: SyncProducts
+    sync_stock: SyncStock
     start_run: StartCatalogRun | None
     run_due_syncs: RunDueSyncs | None
     get_run: GetCatalogRun | None
@@ -106,10 +110,18 @@ def build(
     list_locations = ListStockLocations(ikas)
     match = MatchProducts(uow_for, ikas, fortnox, clock)
     reset = ResetRelations(uow_for, auth)
+    sync_products = SyncProducts(uow_for, ikas, fortnox, clock)
+    sync_stock = SyncStock(uow_for, ikas, fortnox, clock)
     run_queue: RunQueue | None = None
     ledger: RunLedger | None = None
     if with_runs and engine is not None:
-        handlers: dict[str, RunUseCase] = {"match": match, "reset": reset}
+        handlers: dict[str, RunUseCase] = {
+            "match": match,
+            "reset": reset,
+            "products": sync_products,
+            "preview": sync_products.preview,
+            "stock": sync_stock,
+        }
         huey = make_huey(QUEUE_NAME, queue_url=settings.queue_url, data_dir=settings.data_dir)
         run_queue = RunQueue(
             huey=huey,
@@ -131,6 +143,8 @@ def build(
         relink_line=RelinkLine(uow_for, fortnox),
         match_products=match,
         reset_relations=reset,
+        sync_products=sync_products,
+        sync_stock=sync_stock,
         start_run=StartCatalogRun(ledger) if ledger else None,
         run_due_syncs=RunDueSyncs(ledger, SqlDueTenants(engine)) if ledger and engine is not None else None,
         get_run=GetCatalogRun(ledger) if ledger else None,

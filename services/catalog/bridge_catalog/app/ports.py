@@ -85,6 +85,7 @@ class IkasVariant:
     is_physical: bool = True
     unit_type: str | None = None
     deleted: bool = False
+    single_variant: bool = True  # the product has only this variant (its name is the line's name)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,28 @@ class FortnoxArticle:
     vat: Decimal | None
     base_price: Decimal | None
     quantity_in_stock: Decimal | None
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    """What ikas_to_fortnox writes of one variant (mapped fields only; the price is written separately)."""
+
+    number: str
+    description: str
+    ean: str | None
+    unit: str | None
+    stock_goods: bool
+
+
+@dataclass(frozen=True)
+class VariantUpdate:
+    """Mapped fields of one ikas variant and its product; None leaves a field as it is."""
+
+    product_id: str
+    variant_id: str
+    name: str | None = None
+    sell_price: Decimal | None = None
+    barcodes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,10 +146,38 @@ class IkasCatalog(Protocol):
         """Ids of the tags named "fortnox" (case-insensitive)."""
         ...
 
+    def variants_changed_since(self, tenant_id: str, since: datetime) -> Iterator[IkasVariant]:
+        """Variants of products updated at or after `since` (deleted ones included, marked `deleted`)."""
+        ...
+
+    def variants_of_product(self, tenant_id: str, product_id: str) -> list[IkasVariant]:
+        """The live variants of one product (none when it was deleted)."""
+        ...
+
+    def variant_by_sku(self, tenant_id: str, sku: str) -> IkasVariant | None:
+        """The variant whose SKU is exactly `sku`, or None (the lookup before any create)."""
+        ...
+
+    def create_product(self, tenant_id: str, name: str, sku: str, sell_price: Decimal, ean: str | None) -> IkasVariant:
+        """A new product with one variant. Not safe to repeat: look the SKU up after OutcomeUnknown."""
+        ...
+
+    def update_variant(self, tenant_id: str, update: VariantUpdate) -> bool:
+        """Read-merge-write of the product: only the given fields change. False when nothing differed."""
+        ...
+
     def stock_locations(self, tenant_id: str) -> list[StockLocation]: ...
     def store_tax(self, tenant_id: str) -> StoreTax: ...
     def set_stock(self, tenant_id: str, writes: Sequence[StockWrite]) -> None:
         """Absolute counts per (variant, location); other locations untouched."""
+        ...
+
+    def stock_changed_since(self, tenant_id: str, since: datetime) -> Iterator[tuple[str, str, str, Decimal]]:
+        """(product id, variant id, location id, count) of stock rows updated since `since`."""
+        ...
+
+    def stock_of(self, tenant_id: str, variant_ids: Sequence[str]) -> dict[str, dict[str, Decimal]]:
+        """Counts per location of the given variants (variant id -> location id -> count)."""
         ...
 
 
@@ -137,9 +188,33 @@ class FortnoxCatalog(Protocol):
         """Every article (list fields), streamed page by page."""
         ...
 
+    def articles_changed_since(self, tenant_id: str, since: datetime) -> Iterator[FortnoxArticle]:
+        """Articles changed at or after `since` (lastmodified), inactive ones marked."""
+        ...
+
     def article(self, tenant_id: str, number: str) -> FortnoxArticle | None: ...
+    def create_article(self, tenant_id: str, article: NewArticle) -> None:
+        """Not safe to repeat: look the number up (`article`) after OutcomeUnknown."""
+        ...
+
+    def update_article(self, tenant_id: str, number: str, fields: Mapping[str, Any]) -> None:
+        """A partial update of PascalCase fields (Description, EAN, Unit, ...)."""
+        ...
+
+    def set_base_price(self, tenant_id: str, number: str, price: Decimal) -> None:
+        """The FromQuantity 0 row in the pre-selected price list (absolute, safe to repeat)."""
+        ...
+
+    def unit_exists(self, tenant_id: str, code: str) -> bool: ...
     def set_quantity_in_stock(self, tenant_id: str, number: str, quantity: Decimal) -> None: ...
     def warehouse_activated(self, tenant_id: str) -> bool: ...
+    def stock_balances(self, tenant_id: str, numbers: Sequence[str], stock_point: str | None) -> dict[str, Decimal]:
+        """Warehouse stock per article: the chosen stock point's balance, or the sum of all."""
+        ...
+
+    def stock_taking(self, tenant_id: str, counts: Mapping[str, Decimal], stock_point: str | None) -> None:
+        """Sets absolute warehouse stock through ONE stock-taking document (created, counted, released)."""
+        ...
 
 
 class AuthConnections(Protocol):

@@ -21,7 +21,7 @@ from bridge_catalog.domain.matching import VariantKey, article_number_problem, c
 from bridge_catalog.domain.stock import ikas_total
 from bridge_platform.errors import Conflict, InvalidInput, NotFound
 
-PRODUCT_WATERMARKS = ["fortnox_articles", "ikas_products", "ikas_stock"]
+PRODUCT_WATERMARKS = ["fortnox_articles", "ikas_products", "ikas_stock", "fortnox_stock", "fortnox_reconciled"]
 
 
 def refresh_lines(tenant_id: str, lines: ProductLineRepository, variants: Iterable[IkasVariant]) -> list[ProductLine]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar, cast
 
 import grpc
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -16,7 +18,7 @@ from bridge_catalog.app.ports import RunRecord
 from bridge_catalog.bootstrap import Services
 from bridge_catalog.domain.lines import STATUSES, ProductLine
 from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, StockSettings
-from bridge_platform.errors import Conflict, DomainError
+from bridge_platform.errors import DomainError
 from bridge_platform.grpc_errors import maps_errors
 from bridge_platform.telemetry import tag_tenant
 
@@ -182,7 +184,17 @@ def run_to_proto(run: RunRecord) -> common_pb2.Run:
             common_pb2.PlannedAction(action=p.get("action", ""), entity=p.get("entity", ""), reason=p.get("reason", ""))
             for p in planned
         ],
+        result=_struct(run.result),
     )
+
+
+def _struct(document: object) -> Struct | None:
+    """The run's result document as a Struct (JSON values only; numbers become doubles)."""
+    if not isinstance(document, dict) or not document:
+        return None
+    struct = Struct()
+    struct.update(json.loads(json.dumps(document, default=str)))
+    return struct
 
 
 def _store_url(template: str, store: str) -> str:
@@ -234,13 +246,17 @@ class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
     def SyncLineStock(
         self, request: catalog_pb2.SyncLineStockRequest, context: grpc.ServicerContext
     ) -> catalog_pb2.SyncLineStockResponse:
-        raise Conflict("syncing one line's stock is not available yet", {"reason": "not_available_yet"})  # TODO(#6)
+        tag_tenant(request.tenant_id)
+        line = self._services.sync_stock.line(request.tenant_id, request.line_id)
+        return catalog_pb2.SyncLineStockResponse(line=line_to_proto(line, self._url(request.tenant_id)))
 
     @maps_errors
     def ExportProductLine(
         self, request: catalog_pb2.ExportProductLineRequest, context: grpc.ServicerContext
     ) -> catalog_pb2.ExportProductLineResponse:
-        raise Conflict("exporting one product is not available yet", {"reason": "not_available_yet"})  # TODO(#6)
+        tag_tenant(request.tenant_id)
+        line = self._services.sync_products.export(request.tenant_id, request.line_id)
+        return catalog_pb2.ExportProductLineResponse(line=line_to_proto(line, self._url(request.tenant_id)))
 
     @maps_errors
     def ListStockLocations(
