@@ -23,7 +23,7 @@ from bridge_platform.db import is_at_head, make_engine, upgrade_to_head
 from bridge_platform.grpc_server import create_server, serve_until_stopped
 from bridge_platform.jobs import RunQueue
 from bridge_platform.logs import setup_logging
-from bridge_platform.settings import BridgeSettings, load_settings
+from bridge_platform.settings import EXIT_BAD_CONFIGURATION, BridgeSettings, load_settings
 from bridge_platform.telemetry import setup_telemetry
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,8 @@ class ServiceDefinition:
     address: Callable[[BridgeSettings], str]
     build: Callable[[BridgeSettings], Runtime]
     jobs: Sequence[ScheduledJob] = ()
+    # Settings fields only this service needs in production besides its database (e.g. the vault key).
+    requires: Sequence[str] = ()
 
 
 def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
@@ -75,6 +77,12 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     arguments = parser.parse_args(argv)
     settings: BridgeSettings = load_settings()
     setup_logging(definition.name, settings.log_level)
+    if arguments.command in ("serve", "migrate"):
+        own = [f"{definition.name}_database_url", *definition.requires]
+        missing = settings.missing_for_production(own)
+        if missing:
+            print("\n".join(missing), file=sys.stderr)
+            return EXIT_BAD_CONFIGURATION
     if arguments.command == "migrate":
         upgrade_to_head(definition.migrations, definition.database_url(settings))
         log.info("database is at the newest migration")

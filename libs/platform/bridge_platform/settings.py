@@ -11,6 +11,7 @@ import os
 import secrets
 import sys
 import tempfile
+from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -113,20 +114,28 @@ class BridgeSettings(BaseSettings):
     @model_validator(mode="after")
     def _complete(self) -> BridgeSettings:
         self.data_dir = self.data_dir.resolve()
-        for service in ("auth", "catalog", "orders"):
-            attribute = f"{service}_database_url"
-            if not getattr(self, attribute):
-                if self.mode is Mode.PRODUCTION:
-                    raise ValueError(f"BRIDGE_{attribute.upper()}: required when BRIDGE_MODE=production")
-                setattr(self, attribute, f"sqlite:///{self.data_dir / f'{service}.db'}")
-        if not self.public_url:
-            if self.mode is Mode.PRODUCTION:
-                raise ValueError("BRIDGE_PUBLIC_URL: required when BRIDGE_MODE=production")
+        if self.mode is Mode.LOCAL:
+            for service in ("auth", "catalog", "orders"):
+                attribute = f"{service}_database_url"
+                if not getattr(self, attribute):
+                    setattr(self, attribute, f"sqlite:///{self.data_dir / f'{service}.db'}")
+        # Every process needs these; what only one service needs (its database, the vault key) is
+        # required by that service at start (`missing_for_production`), so no process is handed
+        # credentials it never uses.
+        if not self.public_url and self.is_local:
             self.public_url = f"http://localhost:{self.gateway_port}"
-        for name in ("service_token", "vault_key"):
-            if getattr(self, name) is None and self.mode is Mode.PRODUCTION:
-                raise ValueError(f"BRIDGE_{name.upper()}: required when BRIDGE_MODE=production")
+        problems = self.missing_for_production(["public_url", "service_token"])
+        if problems:
+            raise ValueError("\n".join(problems))  # one line per variable (describe_errors)
         return self
+
+    def missing_for_production(self, fields: Sequence[str]) -> list[str]:
+        """One line per setting in `fields` that production needs and is unset (empty in local mode)."""
+        if self.is_local:
+            return []
+        return [
+            f"BRIDGE_{name.upper()}: required when BRIDGE_MODE=production" for name in fields if not getattr(self, name)
+        ]
 
     @property
     def is_local(self) -> bool:
@@ -142,6 +151,8 @@ class BridgeSettings(BaseSettings):
         """The token-vault keys, newest first; in local mode one key generated into the data directory."""
         if self.vault_key is not None:
             raw = self.vault_key.get_secret_value()
+        elif not self.is_local:
+            raise ValueError("BRIDGE_VAULT_KEY: required when BRIDGE_MODE=production")
         else:
             raw = _local_secret(self.data_dir / "vault.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode())
         return [_decode_key(key.strip()) for key in raw.split(",")]

@@ -92,11 +92,54 @@ def test_a_bad_value_stops_with_one_line_per_variable_and_exit_code_2(tmp_path: 
     assert "'abc'" in result.stderr
 
 
-def test_production_requires_its_databases_and_secrets(tmp_path: Path) -> None:
+def test_production_requires_what_every_process_needs(tmp_path: Path) -> None:
     result = run_with({"BRIDGE_MODE": "production"}, tmp_path)
 
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[0].startswith("BRIDGE_AUTH_DATABASE_URL: required")
+    assert sorted(line.split(":")[0] for line in result.stderr.strip().splitlines()) == [
+        "BRIDGE_PUBLIC_URL",
+        "BRIDGE_SERVICE_TOKEN",
+    ]
+
+
+PRODUCTION = {
+    "BRIDGE_MODE": "production",
+    "BRIDGE_PUBLIC_URL": "https://bridge.example.com",
+    "BRIDGE_SERVICE_TOKEN": "t" * 32,
+}
+
+
+def test_a_service_requires_its_own_database_and_nothing_of_the_others(tmp_path: Path) -> None:
+    settings = BridgeSettings(mode="production", public_url="https://b.example", service_token="t")
+
+    assert settings.missing_for_production(["catalog_database_url"]) == [
+        "BRIDGE_CATALOG_DATABASE_URL: required when BRIDGE_MODE=production"
+    ]
+    assert settings.auth_database_url == ""  # no SQLite default in production
+    with pytest.raises(ValueError, match="BRIDGE_VAULT_KEY"):
+        settings.vault_keys()  # never a generated key in production
+
+
+@pytest.mark.parametrize(
+    ("service", "needs"),
+    [
+        ("catalog", ["BRIDGE_CATALOG_DATABASE_URL"]),
+        ("auth", ["BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY"]),
+    ],
+)
+def test_migrate_names_what_the_service_lacks_in_production(service: str, needs: list[str], tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", f"bridge_{service}", "migrate"],
+        env={"PATH": "/usr/bin:/bin", **PRODUCTION},
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 2
+    assert [line.split(":")[0] for line in result.stderr.strip().splitlines()] == needs
 
 
 def test_a_good_configuration_loads(tmp_path: Path) -> None:

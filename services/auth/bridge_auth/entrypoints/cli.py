@@ -46,6 +46,7 @@ AUTH = ServiceDefinition(
     address=lambda settings: settings.auth_addr,
     build=runtime,
     jobs=(ScheduledJob("refresh-tokens", HOURLY_S, refresh_tokens), ScheduledJob("purges", HOURLY_S, run_purges)),
+    requires=("vault_key",),
 )
 
 
