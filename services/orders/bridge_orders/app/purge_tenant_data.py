@@ -11,17 +11,18 @@ ALL = "all"
 
 
 class PurgeTenantData:
-    """`all`: the tenant's settings and runs. `personal_data`: nothing yet, this service holds none so far
-    (customer names and addresses arrive with the order records). Safe to repeat; returns records deleted."""
+    """`all`: everything of the tenant. `personal_data`: customer names and e-mails in its orders and their
+    timelines. Safe to repeat; returns the records deleted or blanked."""
 
-    def __init__(self, delete_tenant_data: Callable[[str], int]) -> None:
+    def __init__(self, delete_tenant_data: Callable[[str], int], forget_personal_data: Callable[[str], int]) -> None:
         self._delete_tenant_data = delete_tenant_data
+        self._forget_personal_data = forget_personal_data
 
     def __call__(self, tenant_id: str, scope: str) -> int:
         if not tenant_id.strip():
             raise InvalidInput("tenant_id is required")
         if scope == PERSONAL_DATA:
-            return 0
+            return self._forget_personal_data(tenant_id)
         if scope == ALL:
             return self._delete_tenant_data(tenant_id)
         raise InvalidInput("scope must be personal_data or all")

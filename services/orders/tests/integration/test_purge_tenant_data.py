@@ -1,4 +1,4 @@
-"""PurgeTenantData on a real server at port 0, on both engines: ALL deletes one tenant's settings and runs."""
+"""PurgeTenantData on a real server at port 0, on both engines: personal data is blanked, ALL deletes everything."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from bridge.common.v1 import common_pb2
 from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
-from bridge_orders.adapters.db.tables import order_settings, runs
+from bridge_orders.adapters.db.tables import order_records, order_settings, runs
 from bridge_orders.bootstrap import MIGRATIONS, build
 from bridge_orders.entrypoints.grpc_servicer import register
 from bridge_platform.db import make_engine, upgrade_to_head
@@ -63,7 +63,36 @@ def seed(settings: BridgeSettings, tenant_id: str) -> None:
                 enqueued_at=AT,
             )
         )
+        db.execute(
+            insert(order_records).values(
+                id=f"o-{tenant_id}",
+                tenant_id=tenant_id,
+                ikas_order_id=f"ikas-{tenant_id}",
+                ikas_order_number="1001",
+                ordered_at=AT,
+                customer_name="Astrid Lindgren",
+                customer_email="astrid@example.se",
+                status="created",
+                invoice_email_state="not_requested",
+                timeline=(),
+                created_at=AT,
+                updated_at=AT,
+                version=1,
+            )
+        )
     engine.dispose()
+
+
+def customers(settings: BridgeSettings, tenant_id: str) -> list[tuple[str, str | None]]:
+    engine = make_engine(settings.orders_database_url)
+    with engine.connect() as db:
+        found = db.execute(
+            select(order_records.c.customer_name, order_records.c.customer_email).where(
+                order_records.c.tenant_id == tenant_id
+            )
+        ).all()
+    engine.dispose()
+    return [(row.customer_name, row.customer_email) for row in found]
 
 
 def count(settings: BridgeSettings, tenant_id: str) -> int:
@@ -71,7 +100,7 @@ def count(settings: BridgeSettings, tenant_id: str) -> int:
     with engine.connect() as db:
         total = sum(
             db.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)) or 0
-            for table in (order_settings, runs)
+            for table in (order_settings, runs, order_records)
         )
     engine.dispose()
     return total
@@ -86,12 +115,14 @@ def test_all_deletes_the_tenants_data_only(
     personal = stub.PurgeTenantData(
         orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_PERSONAL_DATA)
     )
-    assert (personal.records_deleted, count(settings, "t_a")) == (0, 1)  # no personal data is stored yet
+    assert (personal.records_deleted, count(settings, "t_a")) == (1, 2)  # blanked, not deleted
+    assert customers(settings, "t_a") == [("", None)]
+    assert customers(settings, "t_b") == [("Astrid Lindgren", "astrid@example.se")]
     purged = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
     again = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
 
-    assert (purged.records_deleted, again.records_deleted) == (1, 0)
-    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 1)
+    assert (purged.records_deleted, again.records_deleted) == (2, 0)
+    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 2)
 
 
 def test_a_scope_is_required(stub: orders_pb2_grpc.OrderTenantDataServiceStub) -> None:

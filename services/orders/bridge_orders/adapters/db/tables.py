@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, String, Table
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import composite, registry
 
+from bridge_orders.domain.order_record import Attempt, Money, OrderError, OrderRecord
 from bridge_orders.domain.settings import (
     MAX_ARTICLE_NUMBER_LENGTH,
     MAX_UNIT_ATTRIBUTE_LENGTH,
@@ -47,6 +51,101 @@ order_settings = Table(
 runs = define_runs_table(metadata)
 
 
+class MoneyText(TypeDecorator[Money]):
+    """Money as "149.50 SEK": an exact decimal and its currency in one column on every engine.
+
+    Migrations spell it `sa.String(length=64)`."""
+
+    impl = String(64)
+    cache_ok = True
+
+    def process_bind_param(self, value: Money | None, dialect: Any) -> str | None:
+        return None if value is None else f"{value.amount:f} {value.currency}"
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Money | None:
+        if value is None:
+            return None
+        amount, currency = value.split(" ", 1)
+        return Money(Decimal(amount), currency)
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class OrderErrorJson(TypeDecorator[OrderError]):
+    """The §8 error object as JSON. Migrations spell it `sa.JSON()`."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: OrderError | None, dialect: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return {**dataclasses.asdict(value), "at": value.at.isoformat()}
+
+    def process_result_value(self, value: dict[str, Any] | None, dialect: Any) -> OrderError | None:
+        if value is None:
+            return None
+        at = _time(value.get("at"))
+        assert at is not None
+        return OrderError(value["message"], value.get("upstream_code"), value.get("hint"), at)
+
+
+class TimelineJson(TypeDecorator[tuple[Attempt, ...]]):
+    """The attempts of one order, oldest first, as a JSON list. Migrations spell it `sa.JSON()`."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[Attempt, ...] | None, dialect: Any) -> list[dict[str, Any]]:
+        return [{**dataclasses.asdict(a), "at": a.at.isoformat()} for a in value or ()]
+
+    def process_result_value(self, value: list[dict[str, Any]] | None, dialect: Any) -> tuple[Attempt, ...]:
+        return tuple(
+            Attempt(datetime.fromisoformat(a["at"]), a["step"], a["outcome"], a.get("detail", "")) for a in value or ()
+        )
+
+
+# One row per ikas order known to Bridge (product.md §5). The unique key (tenant_id, ikas_order_id) makes
+# listing an order happen once; `version` makes every update conditional on the row being unchanged since it
+# was read, so of two workers claiming the same order only one commits its intent.
+order_records = Table(
+    "order_records",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("ikas_order_id", String(64), nullable=False),
+    Column("ikas_order_number", String(64), nullable=False),
+    Column("ordered_at", UtcDateTime(), nullable=False),
+    Column("customer_name", Text, nullable=False),
+    Column("customer_email", String(320), nullable=True),
+    Column("package_status", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("waiting_reason", Text, nullable=True),
+    Column("error", OrderErrorJson(), nullable=True),
+    Column("fortnox_state", String(32), nullable=True),
+    Column("fortnox_order_number", String(32), nullable=True),
+    Column("fortnox_invoice_number", String(32), nullable=True),
+    Column("invoice_email_state", String(16), nullable=False),
+    Column("invoice_email_at", UtcDateTime(), nullable=True),
+    Column("invoice_attached_at", UtcDateTime(), nullable=True),
+    Column("ikas_total", MoneyText(), nullable=True),
+    Column("fortnox_total", MoneyText(), nullable=True),
+    Column("totals_match", Boolean, nullable=True),
+    Column("intent", String(64), nullable=True),
+    Column("claim_token", String(32), nullable=True),
+    Column("claim_expires_at", UtcDateTime(), nullable=True),
+    Column("timeline", TimelineJson(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("tenant_id", "ikas_order_id"),
+    Index("ix_order_records_tenant_ordered_at", "tenant_id", "ordered_at"),
+    Index("ix_order_records_tenant_status", "tenant_id", "status"),
+)
+
+
 def map_tables() -> None:
     """Maps the domain classes once per process (idempotent, so tests may call it freely)."""
     if mapper_registry.mappers:
@@ -57,4 +156,10 @@ def map_tables() -> None:
         TenantOrderSettings,
         order_settings,
         properties={"settings": composite(OrderSettings, *columns)},
+    )
+    mapper_registry.map_imperatively(
+        OrderRecord,
+        order_records,
+        version_id_col=order_records.c.version,
+        properties={"_version": order_records.c.version},
     )

@@ -1,10 +1,10 @@
-"""Deletes everything this service's database holds for one tenant (product.md §1.6)."""
+"""Deletes what this service's database holds for one uninstalled tenant (product.md §1.6)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 
-from bridge_orders.adapters.db.tables import order_settings, runs
+from bridge_orders.adapters.db.tables import order_records, order_settings, runs
 
 
 class SqlTenantData:
@@ -15,6 +15,16 @@ class SqlTenantData:
         """One transaction over every tenant-owned table; returns the rows deleted."""
         deleted = 0
         with self._engine.begin() as connection:
-            for table in (order_settings, runs):
+            for table in (order_records, order_settings, runs):
                 deleted += connection.execute(delete(table).where(table.c.tenant_id == tenant_id)).rowcount
         return deleted
+
+    def forget_personal_data(self, tenant_id: str) -> int:
+        """Blanks customer names and e-mails in the tenant's orders, and their timelines (whose details may
+        quote them); returns the orders touched. What remains (numbers, totals, states) is not personal."""
+        with self._engine.begin() as connection:
+            return connection.execute(
+                update(order_records)
+                .where(order_records.c.tenant_id == tenant_id)
+                .values(customer_name="", customer_email=None, timeline=())
+            ).rowcount

@@ -1,0 +1,276 @@
+"""ExportOrder: the Fortnox order of one ikas order, exactly once (product.md §5; style.md rule 6).
+
+Three transactions around the Fortnox calls: the record (listed, or waiting with its reason); the intent with a
+claim, committed BEFORE anything is written to Fortnox; the outcome. Between the second and the third, the key
+is looked up first, so a crash, a lost answer or a second worker never yields a second Fortnox order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from bridge_orders.app.ports import (
+    ArticleNumbers,
+    Clock,
+    ConcurrentWrite,
+    FortnoxCustomers,
+    FortnoxOrders,
+    FortnoxOrderSummary,
+    IkasOrders,
+    UnitOfWorkFactory,
+)
+from bridge_orders.domain.ikas_order import IkasOrder
+from bridge_orders.domain.mapping import MissingRelations, customer_draft, missing_relations, order_draft
+from bridge_orders.domain.order_record import FortnoxCall, Money, OrderBusy, OrderError, OrderRecord
+from bridge_orders.domain.selection import select
+from bridge_orders.domain.settings import OrderSettings
+from bridge_platform.errors import Conflict, InvalidInput, NotFound, OutcomeUnknown, UpstreamError
+
+_Apply = Callable[[OrderRecord, datetime], None]
+
+PAUSE_REASONS: Final = ("needs_reauth", "disconnected")
+PAUSED: Final = "paused: the Fortnox or ikas connection needs reconnecting; the order is sent afterwards"
+
+# ExportOrderResult.outcome
+CREATED: Final = "created"
+FOUND: Final = "found"  # the look-up found the order an earlier attempt created
+ALREADY_SENT: Final = "already_sent"
+WAITING: Final = "waiting"
+SKIPPED: Final = "skipped"
+BUSY: Final = "busy"
+UNKNOWN: Final = "unknown"
+FAILED: Final = "failed"
+
+
+@dataclass(frozen=True)
+class ExportOrderRequest:
+    tenant_id: str
+    ikas_order_id: str
+    manual: bool = False  # "send now": ignores sync_from and create_orders
+
+
+@dataclass(frozen=True)
+class ExportOrderResult:
+    ikas_order_id: str
+    outcome: str
+    status: str | None  # the record's status; None when the order is not listed (skipped)
+    fortnox_order_number: str | None = None
+    reason: str | None = None
+
+
+def is_paused(error: Exception) -> bool:
+    return isinstance(error, Conflict) and error.details.get("reason") in PAUSE_REASONS
+
+
+class ExportOrder:
+    """Creates the Fortnox order for one ikas order; safe to call again after any crash, by any worker."""
+
+    def __init__(
+        self,
+        uow_for: UnitOfWorkFactory,
+        ikas: IkasOrders,
+        articles: ArticleNumbers,
+        customers: FortnoxCustomers,
+        fortnox: FortnoxOrders,
+        clock: Clock,
+    ) -> None:
+        self._uow_for, self._ikas, self._articles = uow_for, ikas, articles
+        self._customers, self._fortnox, self._clock = customers, fortnox, clock
+
+    def __call__(self, request: ExportOrderRequest) -> ExportOrderResult:
+        if not request.tenant_id.strip() or not request.ikas_order_id.strip():
+            raise InvalidInput("tenant_id and ikas_order_id are required")
+        tenant_id, order_id = request.tenant_id, request.ikas_order_id
+        try:
+            order = self._ikas.get_order(tenant_id, order_id)
+        except Conflict as error:
+            if is_paused(error):
+                return self._pause(request, None)
+            raise
+        if order is None:
+            raise NotFound(f"ikas has no order {order_id}")
+        with self._uow_for(tenant_id) as uow:
+            stored = uow.settings.get()
+        settings = stored.settings if stored else OrderSettings()
+        selection = select(order, settings, manual=request.manual)
+        if selection.skip_reason is not None:
+            return ExportOrderResult(order_id, SKIPPED, None, reason=selection.skip_reason)
+
+        try:
+            record = self._listed(tenant_id, order, selection.waiting_reason)
+        except ConcurrentWrite:
+            return ExportOrderResult(order_id, BUSY, None, reason="another worker is listing the order")
+        if record.fortnox_order_number is not None:
+            return self._result(record, ALREADY_SENT)
+        if selection.waiting_reason is not None:
+            return self._result(record, WAITING, selection.waiting_reason)
+
+        try:
+            variants = {line.variant_id: line.sku for line in order.lines if line.variant_id}
+            article_numbers = self._articles.for_variants(tenant_id, variants)
+        except Conflict as error:
+            if is_paused(error):
+                return self._pause(request, None)
+            raise
+        missing = missing_relations(order, article_numbers)
+        if missing is not None and not settings.sync_items_without_relation:
+            return self._wait(tenant_id, order_id, missing.waiting_reason)
+
+        token = uuid.uuid4().hex
+        try:
+            with self._uow_for(tenant_id) as uow:
+                record = self._get(uow.orders.get(order_id), order_id)
+                call = record.claim(token, self._clock.now())
+                uow.commit()  # the intent is durable before anything is written to Fortnox
+        except (OrderBusy, ConcurrentWrite) as busy:
+            return ExportOrderResult(order_id, BUSY, None, reason=busy.message)
+        if call is None:
+            return self._result(record, ALREADY_SENT)
+        return self._send(tenant_id, order, settings, article_numbers, call)
+
+    # -- the Fortnox calls between intent and outcome --------------------------------------------------------
+
+    def _send(
+        self,
+        tenant_id: str,
+        order: IkasOrder,
+        settings: OrderSettings,
+        article_numbers: dict[str, str],
+        call: FortnoxCall,
+    ) -> ExportOrderResult:
+        found = True
+        try:
+            summary = self._fortnox.find(tenant_id, call.key)  # always first: the key decides, not our memory
+            if summary is None:
+                found = False
+                customer_number = self._customer_number(tenant_id, order)
+                draft = order_draft(
+                    order,
+                    settings,
+                    customer_number=customer_number,
+                    article_numbers=article_numbers,
+                    prices_include_vat=self._ikas.prices_include_vat(tenant_id),
+                )
+                if isinstance(draft, MissingRelations):  # cannot happen: checked before the claim
+                    raise InvalidInput(draft.waiting_reason)
+                summary = self._fortnox.create(tenant_id, draft)
+        except OutcomeUnknown as unknown:
+            detail = unknown.message
+            return self._outcome(tenant_id, call, lambda r, at: r.record_unknown(call.claim_token, detail, at))
+        except UpstreamError as error:
+            failure = OrderError(
+                error.detail or error.message, error.upstream_code, error.extra.get("hint"), self._clock.now()
+            )
+            return self._outcome(tenant_id, call, lambda r, at: r.record_failure(call.claim_token, failure))
+        except Conflict as error:
+            if is_paused(error):
+                return self._outcome(tenant_id, call, lambda r, at: r.pause(call.claim_token, PAUSED, at))
+            raise
+        except InvalidInput as error:
+            failure = OrderError(error.message, None, "Send the order again", self._clock.now())
+            return self._outcome(tenant_id, call, lambda r, at: r.record_failure(call.claim_token, failure))
+        total = Money(summary.total, summary.currency or order.currency) if summary.total is not None else None
+        return self._outcome(
+            tenant_id,
+            call,
+            lambda r, at: r.record_created(call.claim_token, summary.number, found=found, fortnox_total=total, at=at),
+            (FOUND if found else CREATED),
+            summary,
+        )
+
+    def _customer_number(self, tenant_id: str, order: IkasOrder) -> str:
+        """Matched by exact e-mail, then by organisation number for companies, else created; a matched
+        customer whose VATType differs from what this order needs is updated first (§5)."""
+        draft = customer_draft(order)
+        match = self._customers.find_by_email(tenant_id, draft.email) if draft.email else None
+        if match is None and draft.organisation_number:
+            match = self._customers.find_by_organisation_number(tenant_id, draft.organisation_number)
+        if match is None:
+            return self._customers.create(tenant_id, draft)
+        number, current_vat_type = match
+        if current_vat_type != draft.vat_type:
+            self._customers.set_vat_type(tenant_id, number, draft.vat_type)
+        return number
+
+    # -- the record's transactions -------------------------------------------------------------------------
+
+    def _listed(self, tenant_id: str, order: IkasOrder, waiting_reason: str | None) -> OrderRecord:
+        now = self._clock.now()
+        with self._uow_for(tenant_id) as uow:
+            record = uow.orders.get(order.id)
+            if record is None:
+                record = OrderRecord(
+                    id=uuid.uuid4().hex,
+                    tenant_id=tenant_id,
+                    ikas_order_id=order.id,
+                    ikas_order_number=order.number,
+                    ordered_at=order.ordered_at,
+                    at=now,
+                )
+                uow.orders.add(record)
+            record.observe(
+                number=order.number,
+                ordered_at=order.ordered_at,
+                customer_name=order.customer_name,
+                customer_email=order.customer_email,
+                package_status=order.package_status,
+                total=Money(order.total_final_price, order.currency),
+                at=now,
+            )
+            if waiting_reason is not None:
+                record.wait(waiting_reason, now)
+            uow.commit()
+        return record
+
+    def _wait(self, tenant_id: str, order_id: str, reason: str) -> ExportOrderResult:
+        try:
+            with self._uow_for(tenant_id) as uow:
+                record = self._get(uow.orders.get(order_id), order_id)
+                record.wait(reason, self._clock.now())
+                uow.commit()
+        except ConcurrentWrite as busy:
+            return ExportOrderResult(order_id, BUSY, None, reason=busy.message)
+        return self._result(record, WAITING, reason)
+
+    def _pause(self, request: ExportOrderRequest, token: str | None) -> ExportOrderResult:
+        with self._uow_for(request.tenant_id) as uow:
+            record = uow.orders.get(request.ikas_order_id)
+            if record is not None and record.fortnox_order_number is None:
+                record.pause(token, PAUSED, self._clock.now())
+                uow.commit()
+        status = record.status if record is not None else None
+        return ExportOrderResult(request.ikas_order_id, WAITING, status, reason=PAUSED)
+
+    def _outcome(
+        self,
+        tenant_id: str,
+        call: FortnoxCall,
+        apply: _Apply,
+        outcome: str | None = None,
+        summary: FortnoxOrderSummary | None = None,
+    ) -> ExportOrderResult:
+        try:
+            with self._uow_for(tenant_id) as uow:
+                record = self._get(uow.orders.get(call.ikas_order_id), call.ikas_order_id)
+                apply(record, self._clock.now())
+                uow.commit()
+        except (OrderBusy, ConcurrentWrite) as busy:
+            # Our claim ran out and another worker took over; its look-up finds what we did.
+            return ExportOrderResult(call.ikas_order_id, BUSY, None, reason=busy.message)
+        if outcome is None:
+            outcome = {"error": UNKNOWN if record.intent else FAILED}.get(record.status, WAITING)
+        return self._result(record, outcome, record.error.message if record.error else record.waiting_reason)
+
+    @staticmethod
+    def _get(record: OrderRecord | None, order_id: str) -> OrderRecord:
+        if record is None:
+            raise NotFound(f"no record of ikas order {order_id}")
+        return record
+
+    @staticmethod
+    def _result(record: OrderRecord, outcome: str, reason: str | None = None) -> ExportOrderResult:
+        return ExportOrderResult(record.ikas_order_id, outcome, record.status, record.fortnox_order_number, reason)
