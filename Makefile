@@ -42,7 +42,7 @@ lint: install
 # One mypy run per package: each package's tests live in a folder named `tests`, which mypy would
 # otherwise see as one module twice. Then a --strict pass over every domain/ and app/.
 typecheck: install
-	@for package in libs/platform libs/upstreams sandboxes services/auth services/catalog services/orders gateway "scripts tests conftest.py"; do \
+	@for package in libs/platform libs/upstreams sandboxes services/auth services/catalog services/orders gateway "scripts tests bench conftest.py"; do \
 		echo "mypy $$package"; $(BIN)/mypy $$package || exit 1; \
 	done
 	$(BIN)/mypy --strict $(STRICT_PACKAGES)

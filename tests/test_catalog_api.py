@@ -1,5 +1,5 @@
-"""The catalog's REST endpoints over the running stack (product.md §4, §6, §8): stock locations per store, and
-on-demand runs that never overlap.
+"""Products, stock and runs over the running stack (product.md §2-§4, §6, §8): settings via REST in both modes,
+runs via REST, and the outcome asserted in the ikas and Fortnox sandboxes (their /__admin/state and call logs).
 
 The stack is shared by the session, so these tests install their own two stores ("demo" with Demo AB, "other"
 with Andra AB), and put the product settings back (resetting the relations they made) at the end.
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 
 DEMO_AB, ANDRA_AB = 1001, 1002
 SETTINGS = "/api/v1/settings"
+PRODUCTS = "/api/v1/products"
 SYNC = "/api/v1/sync"
 RUNS = "/api/v1/sync/runs"
 FINISHED = {"succeeded", "failed", "partially_failed"}
 RUN_TIMEOUT_S = 120.0
+FORTNOX_ONLY = ["FX-2001", "FX-2002", "FX-2003", "FX-2004"]  # active demo articles without an ikas variant
+INACTIVE = "FX-2005"  # an inactive demo article: never created in ikas
 _HIDDEN = re.compile(r"<input type='hidden' name='([^']+)' value='([^']*)'>")
 
 
@@ -102,6 +105,16 @@ def merchants(urls: Urls) -> Iterator[dict[str, httpx.Client]]:
 # ---- helpers
 
 
+def save_catalog_settings(
+    merchant: httpx.Client, *, confirm_reset: bool = False, location: str | None = None, **products: Any
+) -> httpx.Response:
+    document = merchant.get(SETTINGS).json()
+    document["products"].update(products)
+    document["stock"]["ikas_stock_location_id"] = location
+    params = {"confirm_reset": "true"} if confirm_reset else {}
+    return merchant.put(SETTINGS, json=document, params=params)
+
+
 def wait_for(merchant: httpx.Client, run_id: str) -> dict[str, Any]:
     """Polls the run until it finishes; its progress never goes backwards on the way."""
     deadline, done = time.monotonic() + RUN_TIMEOUT_S, 0
@@ -123,6 +136,56 @@ def started(response: httpx.Response) -> list[dict[str, Any]]:
     return runs
 
 
+def run_now(merchant: httpx.Client, *scopes: str) -> list[dict[str, Any]]:
+    runs = started(merchant.post(SYNC, json={"scopes": list(scopes)}))
+    assert [run["scope"] for run in runs] == list(scopes)
+    return [wait_for(merchant, run["id"]) for run in runs]
+
+
+def operation(merchant: httpx.Client, method: str, path: str) -> dict[str, Any]:
+    (run,) = started(merchant.request(method, f"{PRODUCTS}{path}"))
+    return wait_for(merchant, run["id"])
+
+
+def lines(merchant: httpx.Client, **params: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        response = merchant.get(PRODUCTS, params={**params, "page": page, "page_size": 200})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        found.extend(body["items"])
+        if len(found) >= body["total"] or not body["items"]:
+            return found
+        page += 1
+
+
+def fortnox_articles(urls: Urls, company: int) -> dict[str, dict[str, Any]]:
+    state = httpx.get(f"{urls.fortnox}/__admin/state", timeout=10).json()
+    articles: dict[str, dict[str, Any]] = state["companies"][str(company)]["tables"]["articles"]
+    return articles
+
+
+def ikas_store(urls: Urls, store: str) -> dict[str, Any]:
+    stores: dict[str, Any] = httpx.get(f"{urls.ikas}/__admin/state", timeout=10).json()["stores"]
+    return dict(stores[store])
+
+
+def ikas_skus(urls: Urls, store: str) -> list[str]:
+    products = ikas_store(urls, store)["products"]
+    return [v["sku"] for p in products if not p.get("deleted") for v in p["variants"] if v.get("sku")]
+
+
+def fortnox_writes(urls: Urls, company: int) -> list[dict[str, Any]]:
+    calls = httpx.get(f"{urls.fortnox}/__admin/calls", timeout=10).json()
+    return [c for c in calls if c["key"] == str(company) and c["method"] != "GET"]
+
+
+def clear_calls(urls: Urls) -> None:
+    for base in (urls.fortnox, urls.ikas):
+        assert httpx.delete(f"{base}/__admin/calls", timeout=10).status_code == 200
+
+
 # ---- the tests, in the order a merchant goes
 
 
@@ -134,6 +197,50 @@ def test_stock_locations_are_the_stores_own(merchants: dict[str, httpx.Client]) 
     assert sorted(location["name"] for location in demo.json()) == ["Gothenburg shop", "Main warehouse"]
     assert [location["name"] for location in other.json()] == ["Main warehouse"]
     assert not {location["id"] for location in demo.json()} & {location["id"] for location in other.json()}
+
+
+def test_fortnox_to_ikas_creates_links_and_writes_stock_then_a_second_run_writes_nothing(
+    urls: Urls, merchants: dict[str, httpx.Client]
+) -> None:
+    demo = merchants["demo"]
+    shop = next(loc["id"] for loc in demo.get("/api/v1/stock-locations").json() if loc["name"] == "Gothenburg shop")
+    saved = save_catalog_settings(
+        demo, confirm_reset=True, location=shop, sync_mode="fortnox_to_ikas", create_new=True, update_existing=True
+    )
+    assert saved.status_code == 200, saved.text
+    other_before = ikas_store(urls, "other")
+
+    (products_run,) = run_now(demo, "products")
+    (stock_run,) = run_now(demo, "stock")
+
+    assert products_run["state"] == "succeeded", products_run
+    assert products_run["counts"]["created"] == len(FORTNOX_ONLY)
+    assert stock_run["state"] == "succeeded", stock_run
+    skus = ikas_skus(urls, "demo")
+    for number in FORTNOX_ONLY:
+        assert skus.count(number) == 1, number  # created once, never duplicated
+    assert INACTIVE not in skus
+    assert ikas_store(urls, "other") == other_before  # another tenant's store is untouched
+    (created,) = lines(demo, q="FX-2001")
+    assert (created["status"], created["fortnox_article_number"]) == ("synced", "FX-2001")
+    assert created["ikas_url"]
+    assert all(line["status"] != "synced" for line in lines(demo, q="DEMO-1020"))  # a duplicate SKU links nothing
+    # Stock: the chosen ikas location holds Fortnox's quantity; the other location is untouched.
+    quantity = fortnox_articles(urls, DEMO_AB)["FX-2001"]["QuantityInStock"]
+    stocks = [s for s in ikas_store(urls, "demo")["stocks"] if s["variantId"] == created["ikas_variant_id"]]
+    assert [float(s["stockCount"]) for s in stocks if s["stockLocationId"] == shop] == [float(quantity)]
+    listed = demo.get(PRODUCTS).json()
+    assert listed["last_product_sync_at"]
+    assert listed["last_stock_sync_at"]
+
+    clear_calls(urls)
+    products_products = ikas_store(urls, "demo")["products"]
+    again = run_now(demo, "products", "stock")
+
+    assert all(run["state"] == "succeeded" for run in again), again
+    assert [(run["counts"]["created"], run["counts"]["updated"]) for run in again] == [(0, 0), (0, 0)]
+    assert fortnox_writes(urls, DEMO_AB) == []
+    assert ikas_store(urls, "demo")["products"] == products_products  # no ikas write either
 
 
 def test_overlapping_runs_are_refused_with_the_running_runs_id(urls: Urls, merchants: dict[str, httpx.Client]) -> None:
@@ -153,3 +260,86 @@ def test_overlapping_runs_are_refused_with_the_running_runs_id(urls: Urls, merch
         wait_for(demo, first["id"])
     finally:
         httpx.delete(f"{urls.fortnox}/__admin/faults", timeout=10)
+
+
+def test_preview_plans_without_writing_and_unlink_survives_the_next_match(
+    urls: Urls, merchants: dict[str, httpx.Client]
+) -> None:
+    demo = merchants["demo"]
+    clear_calls(urls)
+
+    preview = operation(demo, "POST", "/preview")
+
+    assert (preview["scope"], preview["state"]) == ("preview", "succeeded"), preview
+    assert all(action["action"] in {"create", "update", "skip"} for action in preview["planned"])
+    assert fortnox_writes(urls, DEMO_AB) == []
+
+    synced = next(line for line in lines(demo, status="synced"))
+    assert demo.delete(f"{PRODUCTS}/{synced['id']}/relation").status_code == 204
+    match = operation(demo, "POST", "/match")
+    assert match["state"] in {"succeeded", "partially_failed"}, match
+    (after_match,) = [line for line in lines(demo, q=synced["sku"]) if line["id"] == synced["id"]]
+    assert after_match["status"] == "ignored"  # not re-matched automatically
+
+    relinked = demo.post(f"{PRODUCTS}/{synced['id']}/relation")
+    assert relinked.status_code == 200, relinked.text
+    assert relinked.json()["status"] != "ignored"
+    assert relinked.json()["fortnox_article_number"] == synced["sku"]
+
+
+def test_a_sync_mode_change_needs_confirmation_and_ikas_to_fortnox_exports_tagged_products(
+    urls: Urls, merchants: dict[str, httpx.Client]
+) -> None:
+    demo, other = merchants["demo"], merchants["other"]
+    assert lines(demo, status="synced")  # relations exist
+
+    refused = save_catalog_settings(demo, sync_mode="ikas_to_fortnox")
+
+    assert refused.status_code == 409, refused.text
+    assert "confirm" in refused.json()["detail"]
+    assert demo.get(SETTINGS).json()["products"]["sync_mode"] == "fortnox_to_ikas"
+    confirmed = save_catalog_settings(demo, confirm_reset=True, sync_mode="ikas_to_fortnox")
+    assert confirmed.status_code == 200, confirmed.text
+    assert not lines(demo, status="synced")  # the relations went with the change
+
+    saved = save_catalog_settings(other, sync_mode="ikas_to_fortnox", create_new=True, update_existing=True)
+    assert saved.status_code == 200, saved.text
+    demo_articles_before = fortnox_articles(urls, DEMO_AB)
+    (run,) = run_now(other, "products")
+
+    assert run["state"] in {"succeeded", "partially_failed"}, run
+    articles = fortnox_articles(urls, ANDRA_AB)
+    assert articles["OTHER-2001"]["Description"].startswith("Other store mug")
+    assert "OTHER-2002" not in articles  # not tagged "fortnox"
+    assert fortnox_articles(urls, DEMO_AB) == demo_articles_before  # another tenant's company is untouched
+
+
+def test_reset_all_relations_is_a_run(merchants: dict[str, httpx.Client]) -> None:
+    other = merchants["other"]
+    assert lines(other, status="synced")
+
+    reset = operation(other, "DELETE", "/relations")
+
+    assert (reset["scope"], reset["state"]) == ("reset", "succeeded"), reset
+    assert not lines(other, status="synced")
+
+
+def test_tenant_walls_on_every_endpoint(merchants: dict[str, httpx.Client]) -> None:
+    demo, other = merchants["demo"], merchants["other"]
+    demo_line = lines(demo)[0]
+    demo_run = demo.get(RUNS).json()["items"][0]
+
+    for method, path in (
+        ("GET", f"{RUNS}/{demo_run['id']}"),
+        ("POST", f"{PRODUCTS}/{demo_line['id']}/relation"),
+        ("DELETE", f"{PRODUCTS}/{demo_line['id']}/relation"),
+        ("POST", f"{PRODUCTS}/{demo_line['id']}/sync-stock"),
+        ("POST", f"{PRODUCTS}/{demo_line['id']}/export"),
+    ):
+        response = other.request(method, path)
+        assert response.status_code == 404, (method, path, response.text)
+        assert demo_line["name"] not in response.text
+    assert demo_line["id"] not in {line["id"] for line in lines(other)}
+    assert demo_run["id"] not in {run["id"] for run in other.get(RUNS, params={"page_size": 200}).json()["items"]}
+    (unchanged,) = [line for line in lines(demo) if line["id"] == demo_line["id"]]
+    assert unchanged == demo_line

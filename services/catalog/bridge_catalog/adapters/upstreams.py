@@ -83,12 +83,13 @@ class HttpIkasCatalog:
             for variant in self._variants_of(product, names, keep_deleted=False)
         ]
 
-    def variant_by_sku(self, tenant_id: str, sku: str) -> IkasVariant | None:
-        for product in self._client.iter_products(tenant_id, skus=[sku]):
-            for variant in self._variants_of(product, {}, keep_deleted=False):
-                if variant.sku is not None and variant.sku.strip() == sku:
-                    return variant
-        return None
+    def variants_by_sku(self, tenant_id: str, sku: str) -> list[IkasVariant]:
+        return [
+            variant
+            for product in self._client.iter_products(tenant_id, skus=[sku])
+            for variant in self._variants_of(product, {}, keep_deleted=False)
+            if variant.sku is not None and variant.sku.strip() == sku
+        ]
 
     def create_product(self, tenant_id: str, name: str, sku: str, sell_price: Decimal, ean: str | None) -> IkasVariant:
         product = self._client.create_product(

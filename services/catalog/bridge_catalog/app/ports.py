@@ -154,8 +154,9 @@ class IkasCatalog(Protocol):
         """The live variants of one product (none when it was deleted)."""
         ...
 
-    def variant_by_sku(self, tenant_id: str, sku: str) -> IkasVariant | None:
-        """The variant whose SKU is exactly `sku`, or None (the lookup before any create)."""
+    def variants_by_sku(self, tenant_id: str, sku: str) -> list[IkasVariant]:
+        """Every live variant whose trimmed SKU is exactly `sku` (the lookup before any create; more than
+        one is a duplicate SKU, which links none of them)."""
         ...
 
     def create_product(self, tenant_id: str, name: str, sku: str, sell_price: Decimal, ean: str | None) -> IkasVariant:

@@ -10,6 +10,7 @@ which no line failed. Nothing is ever deleted on the other side: a relation that
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -30,10 +31,11 @@ from bridge_catalog.app.ports import (
     VariantUpdate,
 )
 from bridge_catalog.app.product_lines import LAST_PRODUCT_SYNC
-from bridge_catalog.domain.lines import IGNORED, LineError, ProductLine, SyncedValues
+from bridge_catalog.domain.lines import IGNORED, ORPHANED, LineError, ProductLine, SyncedValues
 from bridge_catalog.domain.matching import article_number_problem, clean_sku
 from bridge_catalog.domain.pricing import StoreTax
 from bridge_catalog.domain.settings import FORTNOX_TO_IKAS, CatalogSettings
+from bridge_catalog.domain.units import fortnox_unit
 from bridge_platform.errors import (
     Conflict,
     DomainError,
@@ -75,6 +77,15 @@ def article_description(variant: IkasVariant) -> str:
     """Product name plus variant values, cut to Fortnox's 200 characters."""
     text = f"{variant.product_name} {variant.variant_name}".strip() if variant.variant_name else variant.product_name
     return text.strip()[:MAX_DESCRIPTION]
+
+
+def duplicate_sku(sku: str, count: int) -> str:
+    return f"the SKU {sku} is used by {count} ikas variants; none of them is linked"
+
+
+def _price_owed(line: ProductLine, values: SyncedValues) -> bool:
+    """Bridge created the article (its name is recorded) but its base price row was never written."""
+    return line.synced_name is not None and line.synced_price is None and values.price is not None
 
 
 def same_values(line: ProductLine, values: SyncedValues) -> bool:
@@ -128,6 +139,7 @@ class _Session:
         self.by_number = {line.fortnox_article_number: line for line in self.lines if line.fortnox_article_number}
         self._ikas = ikas
         self._tax: StoreTax | None = None
+        self.duplicate_skus: dict[str, int] = {}  # SKU -> how many live ikas variants carry it
 
     def checkpoint(self, progress: RunProgress, done: int, total: int) -> None:
         """Commits the lines so far (ending the transaction, so the ledger can record progress), then
@@ -305,12 +317,26 @@ class SyncProducts:
             outcome.plan("skip", article.number, "no related ikas variant, and create_new is off")
             outcome.count("unchanged")
             return
-        if outcome.dry:
-            outcome.plan("create", article.number, "a new active Fortnox article without an ikas product")
-            outcome.count("created")
+        # Never a duplicate: the SKU is looked up before creating (an unlinked ikas variant is linked instead),
+        # and a SKU that several ikas variants share links none of them (product.md §3).
+        same_sku = self._ikas.variants_by_sku(tenant_id, article.number)
+        if len(same_sku) > 1:
+            why = duplicate_sku(article.number, len(same_sku))
+            outcome.plan("skip", article.number, why)
+            outcome.count("unchanged")
+            if not outcome.dry:
+                for variant in same_sku:
+                    session.line_for(variant).mark_unmatched(why)
             return
-        # Never a duplicate: the SKU is looked up before creating (an unlinked ikas variant is linked instead).
-        found = self._ikas.variant_by_sku(tenant_id, article.number)
+        found = same_sku[0] if same_sku else None
+        if outcome.dry:  # the preview reads like the run, so it plans what the run would do
+            if found is None:
+                outcome.plan("create", article.number, "a new active Fortnox article without an ikas product")
+                outcome.count("created")
+            else:
+                outcome.plan("update", article.number, "relates the ikas variant with this SKU")
+                outcome.count("updated")
+            return
         if found is None:
             name = article.description or article.number
             try:
@@ -318,7 +344,7 @@ class SyncProducts:
                     tenant_id, name, article.number, self._ikas_price(session, article), article.ean
                 )
             except OutcomeUnknown:
-                found = self._ikas.variant_by_sku(tenant_id, article.number)
+                found = next(iter(self._ikas.variants_by_sku(tenant_id, article.number)), None)
                 if found is None:
                     raise
             line = session.line_for(found)
@@ -340,28 +366,51 @@ class SyncProducts:
 
     def _ikas_to_fortnox(self, session: _Session, watermark: datetime | None, progress: RunProgress) -> None:
         tenant_id = session.tenant_id
-        tags = self._ikas.fortnox_tag_ids(tenant_id)
+        tags: set[str] | None = self._ikas.fortnox_tag_ids(tenant_id)
         if watermark is None:
             variants = list(self._ikas.variants(tenant_id))
-            self._orphan_unseen(session, variants)
+            self._orphan_unseen(session, variants, None)
         else:
             variants = list(self._ikas.variants_changed_since(tenant_id, watermark))
+            # saveProduct is a full replace: a variant left out of it is gone without a `deleted` flag.
+            self._orphan_unseen(session, variants, {v.product_id for v in variants})
+        session.duplicate_skus = self._count_skus(session, variants, full=watermark is None)
         session.checkpoint(progress, 0, len(variants))
         for done, variant in enumerate(variants, start=1):
+            # The line exists before the work, so a failure (even of a create) is recorded on it.
             line = session.by_key.get((variant.product_id, variant.variant_id))
+            if line is None and not variant.deleted:
+                line = session.line_for(variant)
             entity = clean_sku(variant.sku) or variant.variant_id
             self._guarded(session, entity, line, partial_variant(self._variant, tags), variant)
             if done % 50 == 0:
                 session.checkpoint(progress, done, len(variants))
         session.checkpoint(progress, len(variants), len(variants))
 
-    def _orphan_unseen(self, session: _Session, variants: Iterable[IkasVariant]) -> None:
-        seen = {(v.product_id, v.variant_id) for v in variants}
+    def _orphan_unseen(self, session: _Session, variants: Iterable[IkasVariant], products: set[str] | None) -> None:
+        """Orphans related lines whose variant is gone: any unseen one after a full read, or an unseen variant
+        of a product that was read (`products`) after an incremental one."""
+        seen = {(v.product_id, v.variant_id) for v in variants if not v.deleted}
         for key, line in session.by_key.items():
-            if key not in seen and line.is_related:
-                session.orphan(line, "the ikas product or variant was deleted; nothing was deleted in Fortnox")
+            if key in seen or not line.is_related or (products is not None and key[0] not in products):
+                continue
+            session.orphan(line, "the ikas product or variant was deleted; nothing was deleted in Fortnox")
 
-    def _variant(self, session: _Session, variant: IkasVariant, tags: set[str]) -> None:
+    @staticmethod
+    def _count_skus(session: _Session, variants: list[IkasVariant], *, full: bool) -> dict[str, int]:
+        """How many live ikas variants carry each SKU: those read now, and after an incremental read also the
+        known lines of products not read now (their SKUs did not change)."""
+        counts = Counter(sku for v in variants if not v.deleted and (sku := clean_sku(v.sku)) is not None)
+        if not full:
+            read = {v.product_id for v in variants}
+            for line in session.lines:
+                sku = clean_sku(line.sku)
+                if sku is not None and line.ikas_product_id not in read and line.status != ORPHANED:
+                    counts[sku] += 1
+        return {sku: count for sku, count in counts.items() if count > 1}
+
+    def _variant(self, session: _Session, variant: IkasVariant, tags: set[str] | None) -> None:
+        """One ikas variant in ikas_to_fortnox; `tags` None: exported by hand, the fortnox tag not required."""
         outcome, settings = session.outcome, session.settings.products
         key = (variant.product_id, variant.variant_id)
         if variant.deleted:
@@ -378,7 +427,7 @@ class SyncProducts:
                 f"the ikas SKU changed from {line.fortnox_article_number} to {shown}; link the line again to relate it",
             )
             return
-        if not tags.intersection(variant.tag_ids):
+        if tags is not None and not tags.intersection(variant.tag_ids):
             if line.is_related:
                 session.orphan(
                     line, "the fortnox tag was removed from the ikas product; nothing was deleted in Fortnox"
@@ -402,6 +451,15 @@ class SyncProducts:
             if not outcome.dry:
                 line.mark_unmatched(problem)
             return
+        if sku in session.duplicate_skus:
+            why = duplicate_sku(sku, session.duplicate_skus[sku])
+            outcome.plan("skip", sku, why)
+            if not outcome.dry:
+                if line.is_related:
+                    session.orphan(line, f"{why}; nothing was deleted in Fortnox")
+                else:
+                    line.mark_unmatched(why)
+            return
         holder = session.by_number.get(sku)
         if holder is not None and holder is not line and holder.is_related:
             why = f"the SKU {sku} is already related to another ikas variant"
@@ -418,7 +476,7 @@ class SyncProducts:
             if same_values(line, values):
                 outcome.plan("skip", sku, "no change since the last sync")
                 outcome.count("unchanged")
-            elif not settings.update_existing:
+            elif not settings.update_existing and not _price_owed(line, values):
                 outcome.plan("skip", sku, "changed, but update_existing is off")
                 outcome.count("unchanged")
             else:
@@ -481,7 +539,7 @@ class SyncProducts:
             outcome.plan("create", number, "a tagged ikas variant without a Fortnox article")
             outcome.count("created")
             return
-        unit = variant.unit_type.lower() if variant.unit_type else None
+        unit = fortnox_unit(variant.unit_type)
         if unit is not None and not self._fortnox.unit_exists(tenant_id, unit):
             unit = None
         new = NewArticle(number, values.name or number, values.ean, unit, variant.is_physical)
@@ -490,9 +548,12 @@ class SyncProducts:
         except OutcomeUnknown:
             if self._fortnox.article(tenant_id, number) is None:
                 raise
+        # The article exists from here on: the line is related and records what is written so far, so a failed
+        # price row shows as this line's error and the next run writes it (see _price_owed), never a second article.
+        session.link(line, number)
+        line.mark_synced(SyncedValues(values.name, None, values.ean), self._clock.now())
         if values.price is not None:
             self._fortnox.set_base_price(tenant_id, number, values.price)
-        session.link(line, number)
         line.mark_synced(values, self._clock.now())
         outcome.count("created")
 
@@ -553,9 +614,11 @@ class SyncProducts:
                 if variant is None:
                     session.orphan(line, "the ikas product or variant was deleted; nothing was deleted in Fortnox")
                 else:
-                    tags = set(variant.tag_ids) or {""}  # exported by hand: the fortnox tag is not required
-                    entity = clean_sku(variant.sku) or variant.variant_id
-                    self._guarded(session, entity, line, partial_variant(self._variant, tags), variant)
+                    sku = clean_sku(variant.sku)
+                    same_sku = len(self._ikas.variants_by_sku(tenant_id, sku)) if sku else 0
+                    session.duplicate_skus = {sku: same_sku} if sku and same_sku > 1 else {}
+                    entity = sku or variant.variant_id
+                    self._guarded(session, entity, line, partial_variant(self._variant, None), variant)
             uow.commit()
         if outcome.errors:
             raise Conflict(f"the export failed: {outcome.errors[0]['message']}")
@@ -563,7 +626,7 @@ class SyncProducts:
 
 
 def partial_variant(
-    step: Callable[[_Session, IkasVariant, set[str]], None], tags: set[str]
+    step: Callable[[_Session, IkasVariant, set[str] | None], None], tags: set[str] | None
 ) -> Callable[[_Session, Any], None]:
     def run(session: _Session, variant: Any) -> None:
         step(session, variant, tags)

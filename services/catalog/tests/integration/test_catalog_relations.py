@@ -30,6 +30,7 @@ from bridge_platform.grpc_errors import error_from_rpc
 from bridge_platform.grpc_server import create_server
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bridge_upstreams.auth_tokens import ConnectionPaused
 
 REPO = Path(__file__).resolve().parents[4]
 TOKEN = "service-token-for-tests"
@@ -82,12 +83,16 @@ def ikas_sandbox() -> Iterator[str]:
 
 
 class FortnoxTokens:
-    """Sandbox tokens of each tenant's Fortnox company (/__admin/tokens)."""
+    """Sandbox tokens of each tenant's Fortnox company (/__admin/tokens); `paused` plays a connection that
+    needs reconnecting (what GrpcTokenSource raises when auth says so)."""
 
     def __init__(self, url: str) -> None:
         self._url, self._tokens = url, {}  # type: ignore[var-annotated]
+        self.paused = False
 
     def access_token(self, tenant_id: str) -> str:
+        if self.paused:
+            raise ConnectionPaused("fortnox", "needs_reauth")
         if tenant_id not in self._tokens:
             minted = httpx.post(
                 f"{self._url}/__admin/tokens",
@@ -141,6 +146,7 @@ class Catalog:
     auth: RecordingAuth
     fortnox_url: str
     ikas_url: str
+    fortnox_tokens: FortnoxTokens
 
     def stub(self, name: str) -> Any:
         return getattr(catalog_pb2_grpc, f"{name}Stub")(self.channel)
@@ -182,14 +188,14 @@ def catalog(tmp_path: Path, fortnox_sandbox: str, ikas_sandbox: str) -> Iterator
     )
     upgrade_to_head(MIGRATIONS, settings.catalog_database_url)
     auth = RecordingAuth()
-    services = build(
-        settings, ikas_tokens=IkasTokens(ikas_sandbox), fortnox_tokens=FortnoxTokens(fortnox_sandbox), auth=auth
-    )
+    fortnox_tokens = FortnoxTokens(fortnox_sandbox)
+    services = build(settings, ikas_tokens=IkasTokens(ikas_sandbox), fortnox_tokens=fortnox_tokens, auth=auth)
     assert services.runs is not None
     services.runs.start_consumer(workers=2, poll_max_delay_s=0.1)
     server, port = create_server("127.0.0.1:0", partial(register, services), service_token=TOKEN)
     server.start()
-    yield Catalog(grpc_channel(f"127.0.0.1:{port}", service_token=TOKEN), auth, fortnox_sandbox, ikas_sandbox)
+    channel = grpc_channel(f"127.0.0.1:{port}", service_token=TOKEN)
+    yield Catalog(channel, auth, fortnox_sandbox, ikas_sandbox, fortnox_tokens)
     server.stop(0)
     services.runs.stop_consumer(timeout_s=5)
 

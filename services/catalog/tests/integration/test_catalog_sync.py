@@ -1,15 +1,16 @@
-"""Product and stock sync against the ikas and Fortnox sandboxes as real processes over HTTP."""
+"""Product sync end to end in both modes against the ikas and Fortnox sandboxes as real processes over HTTP:
+the first run writes, the preview and a second run write nothing (ikas GraphQL reads are POSTs too, so ikas is
+checked by its state, Fortnox by its call log)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
-
 from bridge.catalog.v1 import catalog_pb2
 from bridge.common.v1 import common_pb2
 
 from . import test_catalog_relations as stack
+from .sandbox_admin import clear_calls, fortnox_articles, fortnox_writes, ikas_store
 from .test_catalog_relations import TENANT, Catalog
 
 # The sandbox stack of the relations tests (sandboxes as processes, the catalog's servicers on port 0).
@@ -26,13 +27,9 @@ def _settings(catalog: Catalog, **products: Any) -> None:
     )
 
 
-def _writes(url: str) -> list[dict[str, Any]]:
-    calls = httpx.get(f"{url}/__admin/calls", timeout=30).json()
-    return [
-        c
-        for c in calls
-        if c["method"] != "GET" and "/__admin" not in c.get("path", "") and "token" not in c.get("path", "")
-    ]
+def _ikas(url: str) -> tuple[Any, Any]:
+    store = ikas_store(url)
+    return store["products"], store["stocks"]
 
 
 def test_fortnox_to_ikas_creates_and_a_second_run_writes_nothing(catalog: Catalog) -> None:
@@ -41,27 +38,40 @@ def test_fortnox_to_ikas_creates_and_a_second_run_writes_nothing(catalog: Catalo
     first = catalog.run("products")
     assert first.state == common_pb2.RUN_STATE_SUCCEEDED, first.errors
     assert first.counts.created >= 1
-    ikas_before, fortnox_before = len(_writes(catalog.ikas_url)), len(_writes(catalog.fortnox_url))
+    ikas_before = _ikas(catalog.ikas_url)
+    clear_calls(catalog.fortnox_url)
+
     preview = catalog.run("preview")
+
     assert preview.state == common_pb2.RUN_STATE_SUCCEEDED
     assert preview.planned
-    assert all(p.action == "skip" for p in preview.planned)
-    assert len(_writes(catalog.ikas_url)) == ikas_before
-    ikas_before, fortnox_before = len(_writes(catalog.ikas_url)), len(_writes(catalog.fortnox_url))
+    assert all(p.action == "skip" for p in preview.planned), [p for p in preview.planned if p.action != "skip"]
+    assert _ikas(catalog.ikas_url) == ikas_before
+
     second = catalog.run("products")
+
     assert second.state == common_pb2.RUN_STATE_SUCCEEDED, second.errors
-    assert second.counts.created == 0
-    assert len(_writes(catalog.ikas_url)) == ikas_before
-    assert len(_writes(catalog.fortnox_url)) == fortnox_before
+    assert (second.counts.created, second.counts.updated) == (0, 0)
+    assert _ikas(catalog.ikas_url) == ikas_before
+    assert fortnox_writes(catalog.fortnox_url) == []
 
 
-def test_ikas_to_fortnox_creates_articles_of_tagged_products_only(catalog: Catalog) -> None:
+def test_ikas_to_fortnox_preview_plans_the_creates_that_the_run_then_makes(catalog: Catalog) -> None:
     _settings(catalog, sync_mode="ikas_to_fortnox", create_new=True, update_existing=True)
+    before = fortnox_articles(catalog.fortnox_url)
+
     preview = catalog.run("preview")
+
     assert preview.state == common_pb2.RUN_STATE_SUCCEEDED, preview.errors
-    fortnox_before = len(_writes(catalog.fortnox_url))
+    assert fortnox_writes(catalog.fortnox_url) == []
+    planned = {p.entity for p in preview.planned if p.action == "create"}
+
     run = catalog.run("products")
-    assert run.state in (common_pb2.RUN_STATE_SUCCEEDED, common_pb2.RUN_STATE_PARTIALLY_FAILED), run.errors
-    assert len(_writes(catalog.fortnox_url)) >= fortnox_before
+
+    assert run.state == common_pb2.RUN_STATE_SUCCEEDED, run.errors
+    assert set(fortnox_articles(catalog.fortnox_url)) - set(before) == planned
+    assert run.counts.created == len(planned)
+    clear_calls(catalog.fortnox_url)
     again = catalog.run("products")
-    assert again.counts.created == 0
+    assert (again.counts.created, again.counts.updated) == (0, 0)
+    assert fortnox_writes(catalog.fortnox_url) == []
