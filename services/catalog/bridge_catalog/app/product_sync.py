@@ -486,20 +486,35 @@ class SyncProducts:
 
     def _update_article(self, session: _Session, line: ProductLine, number: str, values: SyncedValues) -> None:
         outcome, tenant_id = session.outcome, session.tenant_id
+        baseline = line.synced
+        if (baseline.name, baseline.price, baseline.ean) == (None, None, None):
+            # The first sync since matching related the line without writing: what Fortnox holds now is the
+            # baseline, so values that are already equal are not written again (§3: only real changes).
+            current = self._fortnox.article(tenant_id, number)
+            if current is None:
+                session.orphan(line, f"the Fortnox article {number} was deleted; nothing was deleted in ikas")
+                return
+            baseline = SyncedValues(current.description, current.base_price, current.ean)
+        fields: dict[str, Any] = {}
+        if values.name != baseline.name and values.name:
+            fields["Description"] = values.name
+        if values.ean != baseline.ean and values.ean:
+            fields["EAN"] = values.ean
+        price_changed = values.price is not None and values.price != baseline.price
+        if not fields and not price_changed:
+            outcome.plan("skip", number, "Fortnox already holds these values")
+            if not outcome.dry:
+                line.mark_synced(values, self._clock.now())
+            outcome.count("unchanged")
+            return
         if outcome.dry:
             outcome.plan("update", number, "the name, price or barcode changed in ikas")
             outcome.count("updated")
             return
-        synced = line.synced
-        fields: dict[str, Any] = {}
-        if values.name != synced.name and values.name:
-            fields["Description"] = values.name
-        if values.ean != synced.ean and values.ean:
-            fields["EAN"] = values.ean
         try:
             if fields:
                 self._fortnox.update_article(tenant_id, number, fields)
-            if values.price is not None and values.price != synced.price:
+            if price_changed and values.price is not None:
                 self._fortnox.set_base_price(tenant_id, number, values.price)
         except NotFound:
             session.orphan(line, f"the Fortnox article {number} was deleted; nothing was deleted in ikas")

@@ -366,3 +366,18 @@ def test_a_paused_connection_ends_the_run_clearly_and_keeps_the_watermark(catalo
 
     assert resumed.state == common_pb2.RUN_STATE_SUCCEEDED, resumed.errors
     assert "PAUSED-1" in fortnox_articles(catalog.fortnox_url)
+
+
+def test_the_first_sync_after_matching_writes_only_what_fortnox_does_not_already_hold(catalog: Catalog) -> None:
+    _settings(catalog, "ikas_to_fortnox", update_existing=True)
+    first = catalog.run("products")  # brings the related articles in line with ikas (the mug and the jam differ)
+    assert first.state == common_pb2.RUN_STATE_SUCCEEDED, first.errors
+    assert catalog.run("reset").state == common_pb2.RUN_STATE_SUCCEEDED
+    assert catalog.run("match").state == common_pb2.RUN_STATE_SUCCEEDED  # related again, nothing synced yet
+    clear_calls(catalog.fortnox_url)
+
+    run = catalog.run("products")
+
+    assert run.state == common_pb2.RUN_STATE_SUCCEEDED, run.errors
+    assert run.counts.updated == 0
+    assert fortnox_writes(catalog.fortnox_url) == []  # equal values are not written again
