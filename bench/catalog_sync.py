@@ -251,8 +251,13 @@ class Bench:
 
 
 class _NoAuth:
+    """The bench runs the catalog without an auth service: nothing to forget, the demo store by name."""
+
     def forget_fortnox_company(self, tenant_id: str) -> None:
         pass
+
+    def store_name(self, tenant_id: str) -> str:
+        return "demo"
 
 
 def _article(n: int) -> dict[str, Any]:

@@ -223,7 +223,9 @@ def test_fortnox_to_ikas_creates_links_and_writes_stock_then_a_second_run_writes
     assert ikas_store(urls, "other") == other_before  # another tenant's store is untouched
     (created,) = lines(demo, q="FX-2001")
     assert (created["status"], created["fortnox_article_number"]) == ("synced", "FX-2001")
-    assert created["ikas_url"]
+    # The link into the ikas admin names the tenant's store (BRIDGE_IKAS_STORE_URL with {store} filled in).
+    assert created["ikas_url"].startswith(f"{urls.ikas}/stores/demo/"), created["ikas_url"]
+    assert created["ikas_url"].endswith(created["ikas_product_id"])
     assert all(line["status"] != "synced" for line in lines(demo, q="DEMO-1020"))  # a duplicate SKU links nothing
     # Stock: the chosen ikas location holds Fortnox's quantity; the other location is untouched.
     quantity = fortnox_articles(urls, DEMO_AB)["FX-2001"]["QuantityInStock"]

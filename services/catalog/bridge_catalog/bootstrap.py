@@ -73,6 +73,7 @@ class Services:
     runs: RunQueue | None
     engine: Engine | None
     ikas_store_url: str
+    store_name: Callable[[str], str]
 
 
 def build(
@@ -152,6 +153,7 @@ def build(
         runs=run_queue,
         engine=engine,
         ikas_store_url=settings.ikas_store_url,
+        store_name=auth.store_name,
     )
 
 

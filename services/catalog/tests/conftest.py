@@ -138,3 +138,6 @@ class FakeAuth:
 
     def forget_fortnox_company(self, tenant_id: str) -> None:
         self.forgotten.append(tenant_id)
+
+    def store_name(self, tenant_id: str) -> str:
+        return f"store-of-{tenant_id}"

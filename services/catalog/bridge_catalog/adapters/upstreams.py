@@ -265,11 +265,24 @@ class HttpFortnoxCatalog:
 
 
 class GrpcAuthConnections:
-    """AuthConnections over the auth service's ConnectionService."""
+    """AuthConnections over the auth service's ConnectionService and TenantService."""
 
     def __init__(self, channel: grpc.Channel, timeout_s: float = 10.0) -> None:
         self._stub = auth_pb2_grpc.ConnectionServiceStub(channel)
+        self._tenants = auth_pb2_grpc.TenantServiceStub(channel)
         self._timeout_s = timeout_s
+        self._store_names: dict[str, str] = {}  # a tenant's store never changes: ask auth once per process
+
+    def store_name(self, tenant_id: str) -> str:
+        if tenant_id not in self._store_names:
+            try:
+                answer = self._tenants.GetTenant(
+                    auth_pb2.GetTenantRequest(tenant_id=tenant_id), timeout=self._timeout_s
+                )
+            except grpc.RpcError as failure:
+                raise error_from_rpc(failure) from failure
+            self._store_names[tenant_id] = answer.tenant.store_name
+        return self._store_names[tenant_id]
 
     def forget_fortnox_company(self, tenant_id: str) -> None:
         try:

@@ -219,10 +219,14 @@ class FortnoxCatalog(Protocol):
 
 
 class AuthConnections(Protocol):
-    """The auth service's side of the Fortnox connection."""
+    """The auth service's side of the tenant and its Fortnox connection."""
 
     def forget_fortnox_company(self, tenant_id: str) -> None:
         """Relations are gone: a different Fortnox company may be connected now."""
+        ...
+
+    def store_name(self, tenant_id: str) -> str:
+        """The tenant's ikas store name (links into the ikas admin). Raises NotFound for an unknown tenant."""
         ...
 
 

@@ -206,8 +206,7 @@ class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
         self._services = services
 
     def _url(self, tenant_id: str) -> str:
-        # TODO(#6): the store name of the tenant (auth's GetTenant); the template without it for now.
-        return _store_url(self._services.ikas_store_url, tenant_id)
+        return _store_url(self._services.ikas_store_url, self._services.store_name(tenant_id))
 
     @maps_errors
     def ListProductLines(

@@ -139,6 +139,9 @@ class RecordingAuth:
     def forget_fortnox_company(self, tenant_id: str) -> None:
         self.forgotten.append(tenant_id)
 
+    def store_name(self, tenant_id: str) -> str:
+        return f"store-of-{tenant_id}"
+
 
 @dataclass
 class Catalog:

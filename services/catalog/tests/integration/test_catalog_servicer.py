@@ -39,6 +39,9 @@ class FakeAuth:
     def forget_fortnox_company(self, tenant_id: str) -> None:
         pass
 
+    def store_name(self, tenant_id: str) -> str:
+        return f"store-of-{tenant_id}"
+
 
 @pytest.fixture
 def address(tmp_path: Path) -> Iterator[str]:
