@@ -311,3 +311,32 @@ def test_stock_locations_come_live_from_ikas_and_the_choice_is_checked(catalog: 
     error = error_from_rpc(invalid.value)
     assert isinstance(error, InvalidInput)
     assert [v.field for v in error.violations] == ["stock.ikas_stock_location_id"]
+
+
+def test_due_syncs_start_one_run_per_tenant_whose_automatic_sync_is_on(catalog: Catalog) -> None:
+    def automatic(tenant: str, on: bool) -> None:
+        document = catalog_pb2.CatalogSettings(
+            products=catalog_pb2.ProductSettings(sync_mode="fortnox_to_ikas", sync_automatically=on),
+            stock=catalog_pb2.StockSettings(),
+        )
+        catalog.stub("CatalogSettingsService").UpdateCatalogSettings(
+            catalog_pb2.UpdateCatalogSettingsRequest(tenant_id=tenant, settings=document)
+        )
+
+    automatic(TENANT, True)
+    automatic(OTHER, False)
+    runs = catalog.stub("CatalogRunService")
+
+    first = runs.RunDueSyncs(catalog_pb2.RunDueSyncsRequest(scope="products"))
+    second = runs.RunDueSyncs(catalog_pb2.RunDueSyncsRequest(scope="products"))  # as a CronJob firing twice
+
+    assert (first.enqueued, first.skipped) == (1, 0)
+    assert second.enqueued + second.skipped == 1  # skipped while the first is going, or a new one after it
+
+    def listed(tenant: str) -> list[common_pb2.Run]:
+        page = common_pb2.PageRequest(page=1, page_size=50)
+        return list(runs.ListCatalogRuns(catalog_pb2.ListCatalogRunsRequest(tenant_id=tenant, page=page)).runs)
+
+    assert {run.trigger for run in listed(TENANT)} == {"schedule"}
+    assert len(listed(TENANT)) == 1 + second.enqueued
+    assert listed(OTHER) == []  # automatic sync off: not touched
