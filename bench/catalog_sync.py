@@ -22,15 +22,8 @@ with the defaults; `--lines 500 --created 50 --rate-articles 200` gives a quick 
 from __future__ import annotations
 
 import argparse
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +37,11 @@ from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, Sto
 from bridge_platform.db import make_engine
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bridge_sandboxes.process import running_sandbox
 from bridge_upstreams import wiring
 
 TENANT, COMPANY, STORE = "bench-tenant", 4242, "bench"
 FORTNOX_CEILING = (25, 5.0)  # the real Fortnox limit: 25 calls per 5 s per tenant
-REPO = Path(__file__).resolve().parent.parent
 
 
 class _NoProgress:
@@ -90,40 +83,6 @@ class _IkasTokens:
 
     def report_rejected(self, tenant_id: str, token: str) -> None:
         self._token = ""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _sandbox(module: str, seed: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port), "--seed", seed],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{module} did not start")
-            time.sleep(0.1)
-        yield url
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
 
 
 class Bench:
@@ -345,8 +304,8 @@ def main() -> None:
     arguments = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as data_dir,
-        _sandbox("bridge_sandboxes.fortnox", "none") as fortnox,
-        _sandbox("bridge_sandboxes.ikas", "none") as ikas,
+        running_sandbox("fortnox", seed="none") as fortnox,
+        running_sandbox("ikas", seed="none") as ikas,
     ):
         bench = Bench(fortnox, ikas, Path(data_dir))
         per_article(bench, arguments.created)

@@ -8,13 +8,7 @@ endpoint when the transport reports a 401.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,60 +17,22 @@ from typing import Any
 import httpx
 import pytest
 
+from bridge_sandboxes.process import running_sandbox
 from bridge_upstreams.fortnox.client import FortnoxClient
 from bridge_upstreams.fortnox.oauth import FortnoxOAuth
 from bridge_upstreams.rate_budget import RateBudget, make_rate_budget
 from bridge_upstreams.transport import RetryEvent, RetryPolicy, UpstreamTransport
 
-REPO = Path(__file__).resolve().parents[4]
 DEMO_TENANT = "1001"
 OTHER_TENANT = "1002"
 CLIENT_ID, CLIENT_SECRET = "bridge-local", "bridge-local-secret"
 SCOPES = "article customer order invoice price companyinformation settings currency payment warehouse"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def sandbox_url() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bridge_sandboxes.fortnox", "--port", str(port), "--seed", "demo"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"the Fortnox sandbox exited: {stderr[-2000:]}")
-            try:
-                if httpx.get(f"{url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the Fortnox sandbox did not answer within 30 s")
-            time.sleep(0.1)
+    with running_sandbox("fortnox") as url:
         yield url
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 class Admin:

@@ -7,10 +7,6 @@ rate limit high enough not to interfere unless the test lowers it.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,22 +17,15 @@ import httpx
 import pytest
 
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bridge_sandboxes.process import running_sandbox
 from bridge_upstreams.ikas.client import IkasClient
 from bridge_upstreams.ikas.oauth import IkasOAuth, TokenSet, verify_callback_signature
 from bridge_upstreams.rate_budget import make_rate_budget
 from bridge_upstreams.transport import RetryPolicy, UpstreamTransport
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
 REDIRECT_URI = "https://bridge.example/ikas/callback"
 SCOPES = ("read_products", "write_products", "read_inventories", "write_inventories", "read_orders", "write_orders")
 FAST_RETRIES = RetryPolicy(max_attempts=6, base_delay_s=0.05, max_delay_s=0.4)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -78,36 +67,8 @@ class Sandbox:
 
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bridge_sandboxes.ikas", "--port", str(port), "--seed", "demo"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                pytest.fail(f"the ikas sandbox exited with {process.returncode}: {stderr[-2000:]}")
-            try:
-                if httpx.get(f"{base_url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("the ikas sandbox did not start within 30 s")
-            time.sleep(0.1)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with running_sandbox("ikas") as url:
+        yield url
 
 
 @pytest.fixture

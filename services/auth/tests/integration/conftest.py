@@ -3,13 +3,7 @@ consent pages over HTTP like a browser would."""
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -29,6 +23,7 @@ from bridge_platform.db import make_engine, upgrade_to_head
 from bridge_platform.grpc_client import grpc_channel
 from bridge_platform.grpc_server import ManagedServer, create_server
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
+from bridge_sandboxes.process import running_sandbox
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICE_TOKEN = "service-token-for-tests"
@@ -36,58 +31,16 @@ FORTNOX_REDIRECT = "http://localhost:8080/oauth/fortnox/callback"
 IKAS_REDIRECT = "http://localhost:8080/ikas/callback"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _start_sandbox(module: str) -> Iterator[str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port), "--seed", "demo"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                stderr = process.stderr.read().decode() if process.stderr else ""
-                pytest.fail(f"{module} exited: {stderr[-2000:]}")
-            try:
-                if httpx.get(f"{url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"{module} did not answer within 30 s")
-            time.sleep(0.1)
-        yield url
-    finally:
-        if process.poll() is None:
-            os.kill(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
-
-
 @pytest.fixture(scope="session")
 def fortnox_sandbox() -> Iterator[str]:
-    yield from _start_sandbox("bridge_sandboxes.fortnox")
+    with running_sandbox("fortnox") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def ikas_sandbox() -> Iterator[str]:
-    yield from _start_sandbox("bridge_sandboxes.ikas")
+    with running_sandbox("ikas") as url:
+        yield url
 
 
 @pytest.fixture

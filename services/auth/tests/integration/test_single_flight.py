@@ -20,8 +20,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bridge.auth.v1 import auth_pb2, auth_pb2_grpc
 from bridge_platform.grpc_client import grpc_channel
+from bridge_sandboxes.process import free_port
 
-from .conftest import REPO, SERVICE_TOKEN, Auth, free_port, sandbox_env
+from .conftest import REPO, SERVICE_TOKEN, Auth, sandbox_env
 from .test_fortnox_connection import connect_fortnox, dev_tenant, expire_access_token, token_calls
 
 CALLERS = 20

@@ -3,11 +3,6 @@ HTTP, through the catalog's gRPC servicers on port 0 and its run queue (SQLite).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,56 +25,25 @@ from bridge_platform.grpc_errors import error_from_rpc
 from bridge_platform.grpc_server import create_server
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from bridge_sandboxes.process import running_sandbox
 from bridge_upstreams.auth_tokens import ConnectionPaused
 
-REPO = Path(__file__).resolve().parents[4]
 TOKEN = "service-token-for-tests"
 TENANT, OTHER = "t-demo", "t-other"
 IKAS_STORE = {TENANT: "demo", OTHER: "other"}
 FORTNOX_COMPANY = {TENANT: 1001, OTHER: 1002}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start(module: str) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", module, "--port", str(port), "--seed", "demo"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, f"{module} exited"
-            assert time.monotonic() < deadline, f"{module} did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def fortnox_sandbox() -> Iterator[str]:
-    yield from _start("bridge_sandboxes.fortnox")
+    with running_sandbox("fortnox") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def ikas_sandbox() -> Iterator[str]:
-    yield from _start("bridge_sandboxes.ikas")
+    with running_sandbox("ikas") as url:
+        yield url
 
 
 class FortnoxTokens:

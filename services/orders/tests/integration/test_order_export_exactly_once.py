@@ -8,13 +8,7 @@ orders run come with the next increment of issue 7."""
 from __future__ import annotations
 
 import dataclasses
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -44,11 +38,11 @@ from bridge_orders.domain.order_record import CLAIM_LEASE, UNKNOWN_OUTCOME_SETTL
 from bridge_orders.domain.settings import OrderSettings, TenantOrderSettings
 from bridge_platform.db import make_engine, session_factory, upgrade_to_head
 from bridge_platform.settings import BridgeSettings
+from bridge_sandboxes.process import running_sandbox
 from bridge_upstreams.fortnox.client import FortnoxClient
 from bridge_upstreams.rate_budget import make_rate_budget
 from bridge_upstreams.transport import RetryPolicy, UpstreamTransport
 
-REPO = Path(__file__).resolve().parents[4]
 TENANT = "1001"  # the sandbox's demo company
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ORDER = IkasOrder(
@@ -74,42 +68,10 @@ ORDER = IkasOrder(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bridge_sandboxes.fortnox", "--port", str(port), "--seed", "demo"],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, "the Fortnox sandbox exited"
-            try:
-                if httpx.get(f"{url}/__admin/clock", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the Fortnox sandbox did not answer within 30 s"
-            time.sleep(0.1)
+    with running_sandbox("fortnox") as url:
         yield url
-    finally:
-        os.kill(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def admin(url: str, path: str, body: Any = None) -> Any:
