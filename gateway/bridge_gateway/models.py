@@ -64,6 +64,7 @@ class WebhookResult:
     outcome: WebhookOutcome
     tenant_id: str
     scope: str
+    entity_id: str = ""
 
 
 ConnectionStatus = Literal["connected", "disconnected", "needs_reauth"]

@@ -133,7 +133,10 @@ class AuthClient:
         request = auth_pb2.HandleIkasWebhookRequest(body=body, headers=dict(headers))
         response = call("auth", self._installs.HandleIkasWebhook, request, checks_user=True)
         return WebhookResult(
-            outcome=_OUTCOME.get(response.outcome, "ignored"), tenant_id=response.tenant_id, scope=response.scope
+            outcome=_OUTCOME.get(response.outcome, "ignored"),
+            tenant_id=response.tenant_id,
+            scope=response.scope,
+            entity_id=response.entity_id,
         )
 
     # ---- sessions

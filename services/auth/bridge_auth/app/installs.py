@@ -183,6 +183,17 @@ class HandledWebhook:
     outcome: WebhookOutcome
     tenant_id: str = ""
     scope: str = ""
+    entity_id: str = ""  # the `id` of the object in `data`, for the owning service to re-read
+
+
+def _entity_id(data: str) -> str:
+    """The id of the entity a delivery is about; "" when `data` holds no object with a string id."""
+    try:
+        parsed = json.loads(data)
+    except ValueError:
+        return ""
+    entity_id = parsed.get("id") if isinstance(parsed, dict) else None
+    return entity_id if isinstance(entity_id, str) else ""
 
 
 def _field(payload: dict[str, object], name: str) -> str:
@@ -239,7 +250,7 @@ class HandleIkasWebhook:
             if scope != UNINSTALL_SCOPE:
                 uow.commit()
                 outcome = WebhookOutcome.ACCEPTED if tenant.is_installed else WebhookOutcome.IGNORED
-                return HandledWebhook(outcome, tenant.id, scope)
+                return HandledWebhook(outcome, tenant.id, scope, _entity_id(data))
             for connection in uow.connections.of_tenant(tenant.id):
                 if connection.upstream == Upstream.FORTNOX and connection.refresh_token is not None:
                     context = token_context(tenant.id, Upstream.FORTNOX, "refresh")

@@ -138,7 +138,10 @@ class InstallServicer(auth_pb2_grpc.InstallServiceServicer):
         if handled.tenant_id:
             tag_tenant(handled.tenant_id)
         return auth_pb2.HandleIkasWebhookResponse(
-            outcome=_OUTCOMES[handled.outcome], tenant_id=handled.tenant_id, scope=handled.scope
+            outcome=_OUTCOMES[handled.outcome],
+            tenant_id=handled.tenant_id,
+            scope=handled.scope,
+            entity_id=handled.entity_id,
         )
 
 

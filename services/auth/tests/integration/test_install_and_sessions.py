@@ -56,8 +56,15 @@ def unauthenticated(call: object, request: object) -> None:
     assert failed.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def webhook(scope: str, app_id: str, merchant_id: str, *, webhook_id: str = "wh-1", secret: str = SECRET) -> bytes:
-    data = json.dumps({"id": "x"})
+def webhook(
+    scope: str,
+    app_id: str,
+    merchant_id: str,
+    *,
+    webhook_id: str = "wh-1",
+    secret: str = SECRET,
+    data: str = '{"id": "x"}',
+) -> bytes:
     signature = hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()
     body = {
         "id": webhook_id,
@@ -261,11 +268,25 @@ def test_uninstall_deletes_tokens_at_once_and_purges_on_schedule(auth: Auth, ika
             body=webhook("store/order/created", tenant.authorized_app_id, tenant.merchant_id)
         )
     )
-    assert (other_scope.outcome, other_scope.tenant_id, other_scope.scope) == (
+    assert (other_scope.outcome, other_scope.tenant_id, other_scope.scope, other_scope.entity_id) == (
         auth_pb2.WEBHOOK_OUTCOME_ACCEPTED,
         tenant.id,
         "store/order/created",
+        "x",  # the order the owning service re-reads
     )
+    for webhook_id, data in (("wh-list", "[1, 2]"), ("wh-number-id", '{"id": 7}'), ("wh-not-json", "not json")):
+        odd = installs.HandleIkasWebhook(
+            auth_pb2.HandleIkasWebhookRequest(
+                body=webhook(
+                    "store/order/updated",
+                    tenant.authorized_app_id,
+                    tenant.merchant_id,
+                    webhook_id=webhook_id,
+                    data=data,
+                )
+            )
+        )
+        assert (odd.outcome, odd.entity_id) == (auth_pb2.WEBHOOK_OUTCOME_ACCEPTED, "")
     uninstall = webhook("store/app/deleted", tenant.authorized_app_id, tenant.merchant_id, webhook_id="wh-2")
     forged = webhook("store/app/deleted", tenant.authorized_app_id, tenant.merchant_id, webhook_id="wh-3", secret="x")
     unauthenticated(installs.HandleIkasWebhook, auth_pb2.HandleIkasWebhookRequest(body=forged))
