@@ -5,7 +5,8 @@ URL layout (product code only changes base URLs):
 - store base (BRIDGE_IKAS_STORE_URL = http://host:port/stores/{store}): GET|POST /api/admin/oauth/authorize,
   POST /api/admin/oauth/token, and admin pages under /admin/... (authorized-app/{id} after install, product and
   order pages so ikas_url links resolve, invoices/{id}.pdf for getOrderInvoicePdfUrl).
-/__admin/ adds to the shared controls: apps, dashboard-launch, orders, stock, local-mode, webhook-deliveries.
+/__admin/ adds to the shared controls: apps, dashboard-launch, orders, stock, tax-settings, local-mode,
+webhook-deliveries.
 Local mode (http://127.0.0.1 / localhost webhook endpoints allowed) is on unless the environment sets
 BRIDGE_IKAS_SANDBOX_LOCAL_MODE=0; POST /__admin/local-mode switches it.
 """
@@ -41,6 +42,14 @@ class AppRegistration(BaseModel):
 
 class LocalMode(BaseModel):
     enabled: bool
+
+
+class GlobalTaxSwitch(BaseModel):
+    """The store's GlobalTaxSettings flags (fact sheet §4.6): net prices when isTaxExcludedOnPrices is true."""
+
+    store: str
+    isTaxExcludedOnPrices: bool  # noqa: N815 (ikas's field names)
+    isTaxExcludedOnShippingPrices: bool | None = None  # noqa: N815 (None leaves it as it is)
 
 
 class StockChange(BaseModel):
@@ -195,6 +204,21 @@ def build(arguments: argparse.Namespace | None = None) -> FastAPI:
                         )
                         return _plain(row)
         raise HTTPException(404, "no such variant")
+
+    @app.post("/__admin/tax-settings")
+    def switch_tax_settings(body: GlobalTaxSwitch) -> Any:
+        """Switch a store between gross (the default) and net prices, as the merchant would in the ikas admin.
+
+        Only what getGlobalTaxSettings answers changes: how ikas prices orders in a net store is not known
+        (fact sheet §11.7), so the sandbox's orders stay priced gross."""
+        shop = store_or_404(body.store)
+        with state.lock:
+            settings = shop.global_tax_settings
+            settings["isTaxExcludedOnPrices"] = body.isTaxExcludedOnPrices
+            if body.isTaxExcludedOnShippingPrices is not None:
+                settings["isTaxExcludedOnShippingPrices"] = body.isTaxExcludedOnShippingPrices
+            settings["updatedAt"] = state.now_ms()
+            return _plain(dict(settings))
 
     @app.post("/__admin/local-mode")
     def set_local_mode(body: LocalMode) -> dict[str, bool]:

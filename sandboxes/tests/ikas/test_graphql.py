@@ -104,6 +104,30 @@ def test_reference_queries(gql: Any) -> None:
     assert {t["name"] for t in body["listVariantType"]} >= {"Size", "Colour"}
 
 
+def test_a_store_switches_to_net_prices_and_back(client: TestClient, gql: Any) -> None:
+    query = "{ getGlobalTaxSettings { isTaxExcludedOnPrices isTaxExcludedOnShippingPrices } }"
+
+    switched = client.post("/__admin/tax-settings", json={"store": "demo", "isTaxExcludedOnPrices": True})
+
+    assert switched.status_code == 200
+    assert switched.json()["isTaxExcludedOnPrices"] is True
+    assert gql(query)["data"]["getGlobalTaxSettings"] == {
+        "isTaxExcludedOnPrices": True,
+        "isTaxExcludedOnShippingPrices": False,  # left as it was
+    }
+    assert gql(query, store="other")["data"]["getGlobalTaxSettings"]["isTaxExcludedOnPrices"] is False
+    client.post(
+        "/__admin/tax-settings",
+        json={"store": "demo", "isTaxExcludedOnPrices": False, "isTaxExcludedOnShippingPrices": True},
+    )
+    assert gql(query)["data"]["getGlobalTaxSettings"] == {
+        "isTaxExcludedOnPrices": False,
+        "isTaxExcludedOnShippingPrices": True,
+    }
+    unknown = client.post("/__admin/tax-settings", json={"store": "nope", "isTaxExcludedOnPrices": True})
+    assert unknown.status_code == 404
+
+
 def test_save_product_is_a_full_replace(gql: Any) -> None:
     shirt = _all_products(gql, sku={"eq": "DEMO-1001-S"})[0]
     variant = shirt["variants"][0]
