@@ -26,7 +26,7 @@ from bridge_catalog.app.ports import (
     RunReport,
     UnitOfWorkFactory,
 )
-from bridge_catalog.app.product_lines import ListProductLines, ListStockLocations
+from bridge_catalog.app.product_lines import ListProductLines, ListStockLocations, ResolveArticleNumbers
 from bridge_catalog.app.product_sync import SyncProducts
 from bridge_catalog.app.purge_tenant_data import PurgeTenantData
 from bridge_catalog.app.relations import MatchProducts, RelinkLine, ResetRelations, UnlinkLine
@@ -60,6 +60,7 @@ class Services:
     purge_tenant_data: PurgeTenantData
     list_lines: ListProductLines
     list_stock_locations: ListStockLocations
+    resolve_article_numbers: ResolveArticleNumbers
     unlink_line: UnlinkLine
     relink_line: RelinkLine
     match_products: MatchProducts
@@ -140,6 +141,7 @@ def build(
         purge_tenant_data=PurgeTenantData(delete_tenant_data),
         list_lines=ListProductLines(uow_for),
         list_stock_locations=list_locations,
+        resolve_article_numbers=ResolveArticleNumbers(uow_for),
         unlink_line=UnlinkLine(uow_for),
         relink_line=RelinkLine(uow_for, fortnox),
         match_products=match,

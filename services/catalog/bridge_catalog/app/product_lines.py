@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bridge_catalog.app.manage_settings import require_tenant
 from bridge_catalog.app.ports import IkasCatalog, StockLocation, UnitOfWorkFactory
 from bridge_catalog.domain.lines import STATUSES, ProductLine
 from bridge_platform.errors import FieldViolation, InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
+MAX_RESOLVED_VARIANTS = 1000  # far more lines than an order has; a bound on one request's query
 LAST_PRODUCT_SYNC = "last_product_sync"
 LAST_STOCK_SYNC = "last_stock_sync"
 
@@ -65,3 +68,23 @@ class ListStockLocations:
 
     def ids(self, tenant_id: str) -> set[str]:
         return {location.id for location in self._ikas.stock_locations(tenant_id)}
+
+
+class ResolveArticleNumbers:
+    """The Fortnox article numbers of an order's ikas variants: related lines only (the relation decides, not
+    the SKU an order line carries); unrelated, unlinked (ignored) and orphaned lines are left out."""
+
+    def __init__(self, uow_for: UnitOfWorkFactory) -> None:
+        self._uow_for = uow_for
+
+    def __call__(self, tenant_id: str, variant_ids: Sequence[str]) -> dict[str, str]:
+        require_tenant(tenant_id)
+        if len(variant_ids) > MAX_RESOLVED_VARIANTS:
+            raise InvalidInput(
+                "too many variants", [FieldViolation("variants", "too_many", f"at most {MAX_RESOLVED_VARIANTS}")]
+            )
+        wanted = [variant_id for variant_id in variant_ids if variant_id.strip()]
+        if not wanted:
+            return {}
+        with self._uow_for(tenant_id) as uow:
+            return uow.lines.related_article_numbers(wanted)

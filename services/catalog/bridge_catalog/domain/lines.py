@@ -22,6 +22,7 @@ UNMATCHED: Final = "unmatched"
 IGNORED: Final = "ignored"
 ORPHANED: Final = "orphaned"
 STATUSES: Final = (SYNCED, ERROR, PENDING, UNMATCHED, IGNORED, ORPHANED)
+RELATED_STATUSES: Final = (SYNCED, ERROR, PENDING)  # a line in one of these with an article number is related
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ class ProductLine:
 
     @property
     def is_related(self) -> bool:
-        return self.fortnox_article_number is not None and self.status in (SYNCED, ERROR, PENDING)
+        return self.fortnox_article_number is not None and self.status in RELATED_STATUSES
 
     @property
     def error(self) -> LineError | None:

@@ -267,6 +267,16 @@ class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
             locations=[catalog_pb2.StockLocation(id=location.id, name=location.name) for location in locations]
         )
 
+    @maps_errors
+    def ResolveArticleNumbers(
+        self, request: catalog_pb2.ResolveArticleNumbersRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.ResolveArticleNumbersResponse:
+        tag_tenant(request.tenant_id)
+        numbers = self._services.resolve_article_numbers(
+            request.tenant_id, [variant.variant_id for variant in request.variants]
+        )
+        return catalog_pb2.ResolveArticleNumbersResponse(article_numbers=numbers)
+
 
 class CatalogRunServicer(catalog_pb2_grpc.CatalogRunServiceServicer):
     def __init__(self, services: Services) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from sqlalchemy import Select, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bridge_catalog.adapters.db.tables import catalog_marks, product_lines
-from bridge_catalog.domain.lines import ProductLine
+from bridge_catalog.domain.lines import RELATED_STATUSES, ProductLine
 from bridge_catalog.domain.settings import TenantCatalogSettings
 from bridge_platform.db import SqlUnitOfWork
+
+_IN_CHUNK: Final = 500  # ids per IN (...): far below every engine's limit on bound parameters
 
 
 class SqlCatalogSettingsRepository:
@@ -70,6 +74,22 @@ class SqlProductLineRepository:
             .limit(1)
         )
         return found is not None
+
+    def related_article_numbers(self, variant_ids: Sequence[str]) -> dict[str, str]:
+        c = product_lines.c
+        wanted = sorted(set(variant_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            rows = self._session.execute(
+                select(c.ikas_variant_id, c.fortnox_article_number).where(
+                    c.tenant_id == self._tenant_id,
+                    c.ikas_variant_id.in_(wanted[start : start + _IN_CHUNK]),
+                    c.fortnox_article_number.is_not(None),
+                    c.status.in_(RELATED_STATUSES),
+                )
+            )
+            found.update({variant_id: number for variant_id, number in rows})
+        return found
 
     def flush(self) -> None:
         """Writes pending changes inside the transaction (an unlink before a link takes its article)."""
