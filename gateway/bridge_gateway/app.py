@@ -10,7 +10,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import TracerProvider
 
 from bridge_gateway import problems, sessions
-from bridge_gateway.api import connection, health, products, sync, webhooks
+from bridge_gateway.api import connection, health, orders, products, sync, webhooks
 from bridge_gateway.api import settings as settings_api
 from bridge_gateway.clients import GatewayClients
 from bridge_gateway.settings import GatewaySettings
@@ -48,6 +48,7 @@ def create_app(
     app.include_router(settings_api.router)
     app.include_router(connection.router)
     app.include_router(products.router)
+    app.include_router(orders.router)
     app.include_router(sync.router)
     app.include_router(sessions.api_router)
     app.include_router(webhooks.router)

@@ -1,8 +1,8 @@
 """The JSON documents of the REST API (product.md §2, §8) as pydantic models, shared by api/ and clients/.
 
-Input is strict: every key present (nullable keys as null), JSON types as they are (no "true" for
-true), unknown keys rejected. Choice fields are `Literal`s so /openapi.json lists their values; the
-services still check them, since they own the rules.
+Input is strict: every key present (nullable keys as null; only a flag with a stated default may be left
+out), JSON types as they are (no "true" for true), unknown keys rejected. Choice fields are `Literal`s so
+/openapi.json lists their values; the services still check them, since they own the rules.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 _STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -325,3 +326,116 @@ class SyncRequest(BaseModel):
     model_config = _STRICT
 
     scopes: list[SyncScope] = Field(min_length=1)
+
+
+# ---- orders (product.md §5, §8)
+
+OrderStatus = Literal["error", "fulfilled", "created", "outgoing"]
+FortnoxState = Literal["order", "invoiced", "paid", "cancelled", "credited", "partially_credited"]
+InvoiceEmailState = Literal["not_requested", "sent", "unknown"]
+
+
+def _date_time_text(value: Any) -> Any:
+    """Input dates travel as RFC 3339 strings only: a bare number would silently be read as Unix seconds."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("datetime_type", "Input should be an RFC 3339 date-time string with offset")
+    return value
+
+
+# Strict models take no string for a datetime in Python mode (which FastAPI validates bodies in); this one field
+# parses its string, and AwareDatetime refuses a time without offset.
+DateTimeInput = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_date_time_text)]
+
+
+class Money(BaseModel):
+    """An exact amount: a decimal string in the currency's own minor unit digits, never a float."""
+
+    amount: str = Field(description='exact decimal string, such as "149.50"', examples=["149.50"])
+    currency: str = Field(description="ISO 4217 code", examples=["SEK"])
+
+
+class Customer(BaseModel):
+    """Who placed the order; both null after the tenant's personal data was purged."""
+
+    name: str | None
+    email: str | None
+
+
+class InvoiceEmail(BaseModel):
+    """Whether Fortnox was asked to e-mail the invoice: `unknown` when the request's outcome is unclear (it is
+    never retried automatically; the merchant may resend)."""
+
+    state: InvoiceEmailState
+    at: datetime | None = Field(description="RFC 3339 date-time with offset; when it was requested")
+
+
+class Order(BaseModel):
+    """One ikas order known to Bridge and what became of it in Fortnox (product.md §5)."""
+
+    id: str = Field(description="Bridge's id of the order")
+    ikas_order_id: str
+    ikas_order_number: str
+    ikas_url: str | None = Field(description="the order in the ikas admin")
+    ordered_at: datetime | None = Field(description="RFC 3339 date-time with offset")
+    customer: Customer
+    status: OrderStatus = Field(description="the first that applies: error, fulfilled, created, outgoing")
+    waiting_reason: str | None = Field(description="why an outgoing order is not in Fortnox yet")
+    error: EntityError | None = Field(description="set when status is error")
+    fortnox_state: FortnoxState | None = Field(description="null while the order is not in Fortnox")
+    fortnox_order_number: str | None
+    fortnox_invoice_number: str | None
+    invoice_email: InvoiceEmail
+    invoice_attached_at: datetime | None = Field(description="when the invoice PDF was attached to the ikas order")
+    ikas_total: Money | None
+    fortnox_total: Money | None = Field(description="null while the order is not in Fortnox")
+    totals_match: bool | None = Field(description="null until Fortnox's totals were compared with ikas's")
+    totals_explanation: str | None = Field(
+        description="why the totals differ (the part explained by Fortnox's freight VAT, round-off, ...)"
+    )
+
+
+class TimelineEntry(BaseModel):
+    """One attempt on an order: a step and what came of it, with the exchange redacted (no tokens, no secrets)."""
+
+    at: datetime | None = Field(description="RFC 3339 date-time with offset")
+    step: str = Field(description="create_fortnox_order, create_invoice, send_invoice_email, attach_invoice_pdf, ...")
+    outcome: str = Field(description="started, resumed, created, found, unknown, failed, waiting, paused, sent, ...")
+    detail: str | None
+    request: str | None = Field(description="the request sent, redacted; null when none was made")
+    response: str | None = Field(description="the response received, redacted; null when none came")
+
+
+class OrderDetail(Order):
+    """GET /api/v1/orders/{id}: the order with its timeline of attempts."""
+
+    timeline: list[TimelineEntry]
+
+
+class OrderPage(BaseModel):
+    """GET /api/v1/orders: one page of orders, newest ordered_at first, with the last order sync time."""
+
+    items: list[Order]
+    total: int
+    page: int
+    page_size: int
+    last_order_sync_at: datetime | None = Field(description="end of the last successful order run")
+
+
+@dataclass(frozen=True)
+class InvoicePdf:
+    """An order's invoice as Fortnox prints it."""
+
+    content: bytes
+    filename: str
+
+
+class BackfillRequest(BaseModel):
+    """POST /api/v1/orders/backfill: send the orders placed in [from, to); a dry run only lists them."""
+
+    model_config = _STRICT
+
+    from_: DateTimeInput = Field(alias="from", description="RFC 3339 date-time with offset; included")
+    to: DateTimeInput = Field(description="RFC 3339 date-time with offset; excluded, after `from`")
+    dry_run: bool = Field(
+        default=False, description="plan only: the run's planned actions list what would be sent (default false)"
+    )

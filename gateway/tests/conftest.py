@@ -27,8 +27,14 @@ from bridge_gateway.models import (
     FortnoxConnection,
     IkasConnection,
     InstallResult,
+    InvoiceEmail,
+    InvoicePdf,
     LineStatus,
+    Order,
+    OrderDetail,
+    OrderPage,
     OrderSettings,
+    OrderStatus,
     PageRequest,
     ProductLine,
     ProductLinePage,
@@ -234,7 +240,18 @@ class FakeAuth:
             return WebhookResult(outcome="duplicate", tenant_id="", scope=str(delivery.get("scope", "")))
         self.webhook_ids.add(webhook_id)
         scope = str(delivery.get("scope", ""))
-        return WebhookResult(outcome="accepted" if scope.startswith("store/") else "ignored", tenant_id="", scope=scope)
+        # Like the real service: the tenant by the delivery's merchant, the entity by the id in its data.
+        tenant = next((t for t in self.tenants.values() if t.merchant_id == delivery.get("merchantId")), None)
+        try:
+            entity_id = str(json.loads(data).get("id", ""))
+        except (ValueError, AttributeError):
+            entity_id = ""
+        return WebhookResult(
+            outcome="accepted" if scope.startswith("store/") else "ignored",
+            tenant_id=tenant.id if tenant else "",
+            scope=scope,
+            entity_id=entity_id,
+        )
 
     # ---- sessions
 
@@ -511,7 +528,13 @@ class FakeCatalog:
 
 
 class FakeOrders:
-    """Stores the orders part per tenant and fills in sync_from as the orders service does."""
+    """The orders service in memory: the settings part (sync_from filled in as the service does), order records
+    with their actions, order webhooks and order runs, per tenant.
+
+    The actions behave like the real ones where the gateway can tell: never a second Fortnox order, invoice or
+    attachment, an invoice only for an order in Fortnox (Conflict otherwise), the e-mail only on request; runs
+    conflict like the real service (Conflict with `run_id`); every id belongs to one tenant (NotFound for
+    others). `error` makes every order, run and webhook call fail."""
 
     def __init__(self) -> None:
         self.stored: dict[str, OrderSettings] = {}
@@ -519,6 +542,21 @@ class FakeOrders:
         self.violations: list[FieldViolation] = []
         self.update_error: Exception | None = None
         self.serving = True
+        self.orders: dict[str, list[OrderDetail]] = {}  # tenant id -> records
+        self.runs: dict[str, list[Run]] = {}  # tenant id -> runs, oldest first
+        self.last_order_sync_at: datetime | None = None
+        self.order_requests: list[dict[str, Any]] = []
+        self.actions: list[tuple[str, str, str]] = []  # (action, tenant id, order id)
+        self.emails: list[tuple[str, str]] = []  # (tenant id, invoice number) per e-mail requested
+        self.started: list[tuple[str, str, str]] = []  # (tenant id, scope, trigger)
+        self.backfills: list[dict[str, Any]] = []
+        self.webhooks: list[tuple[str, str, str]] = []  # (tenant id, ikas order id, scope)
+        self.run_lists: list[tuple[str, PageRequest, str | None]] = []
+        self.pdf = b"%PDF-1.7\n% a fake invoice\n%%EOF\n"
+        self.pdf_filename: str | None = None  # the name the service gives; None: invoice-<number>.pdf
+        self.error: Exception | None = None
+
+    # ---- settings
 
     def get_settings(self, tenant_id: str) -> OrderSettings:
         return self.stored.get(tenant_id) or OrderSettings.model_validate(DEFAULT_ORDERS)
@@ -535,6 +573,227 @@ class FakeOrders:
             settings = settings.model_copy(update={"sync_from": FILLED_SYNC_FROM})
         self.stored[tenant_id] = settings
         return settings
+
+    # ---- helpers for tests
+
+    def add_order(self, tenant_id: str, number: str, **fields: Any) -> OrderDetail:
+        """Adds an outgoing order placed on 2026-03-0<n> (fields override; `timeline` too)."""
+        count = sum(len(orders) for orders in self.orders.values()) + 1
+        values: dict[str, Any] = {
+            "id": f"order-{count}",
+            "ikas_order_id": f"ikas-{count}",
+            "ikas_order_number": number,
+            "ikas_url": f"https://demo.myikas.com/admin/order/detail/ikas-{count}",
+            "ordered_at": datetime(2026, 3, 1, 9, 0, tzinfo=UTC) + timedelta(days=count),
+            "customer": {"name": f"Customer {number}", "email": f"buyer{number}@example.se"},
+            "status": "outgoing",
+            "waiting_reason": "waiting for the schedule",
+            "error": None,
+            "fortnox_state": None,
+            "fortnox_order_number": None,
+            "fortnox_invoice_number": None,
+            "invoice_email": {"state": "not_requested", "at": None},
+            "invoice_attached_at": None,
+            "ikas_total": {"amount": "149.50", "currency": "SEK"},
+            "fortnox_total": None,
+            "totals_match": None,
+            "totals_explanation": None,
+            "timeline": [],
+            **fields,
+        }
+        order = OrderDetail.model_validate(values)
+        self.orders.setdefault(tenant_id, []).append(order)
+        return order
+
+    def add_run(self, tenant_id: str, scope: str, state: str = "succeeded", **fields: Any) -> Run:
+        number = sum(len(runs) for runs in self.runs.values()) + 1
+        created_at = fields.pop("created_at", datetime(2026, 3, 1, 12, 0, 30, tzinfo=UTC) + timedelta(minutes=number))
+        finished = state not in ("queued", "running")
+        values: dict[str, Any] = {
+            "id": f"order-run-{number}",
+            "scope": scope,
+            "state": state,
+            "trigger": "on_demand",
+            "progress": RunProgress(done=2 if finished else 0, total=2 if finished else None),
+            "counts": RunCounts(created=2, updated=0, unchanged=0, failed=0),
+            "created_at": created_at,
+            "started_at": created_at if state != "queued" else None,
+            "finished_at": created_at + timedelta(seconds=10) if finished else None,
+            "errors": [],
+            "planned": [],
+            **fields,
+        }
+        run = Run.model_validate(values)
+        self.runs.setdefault(tenant_id, []).append(run)
+        return run
+
+    def order(self, tenant_id: str, order_id: str) -> OrderDetail:
+        for order in self.orders.get(tenant_id, []):
+            if order.id == order_id:
+                return order
+        raise NotFound("no such order")
+
+    def _fail_if_asked(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def _change(self, action: str, tenant_id: str, order_id: str, **update: Any) -> Order:
+        self.actions.append((action, tenant_id, order_id))
+        orders = self.orders[tenant_id]
+        index = next(index for index, order in enumerate(orders) if order.id == order_id)
+        orders[index] = orders[index].model_copy(update=update)
+        return Order.model_validate(orders[index].model_dump(exclude={"timeline"}))
+
+    # ---- orders and their actions
+
+    def list_orders(
+        self,
+        tenant_id: str,
+        page: PageRequest,
+        *,
+        query: str,
+        status: OrderStatus | None,
+        ordered_from: datetime | None,
+        ordered_to: datetime | None,
+    ) -> OrderPage:
+        self._fail_if_asked()
+        self.order_requests.append(
+            {
+                "tenant_id": tenant_id,
+                "page": page,
+                "query": query,
+                "status": status,
+                "ordered_from": ordered_from,
+                "ordered_to": ordered_to,
+            }
+        )
+
+        def searched(order: OrderDetail) -> str:
+            return f"{order.ikas_order_number} {order.customer.name or ''} {order.customer.email or ''}".lower()
+
+        found = sorted(
+            (
+                order
+                for order in self.orders.get(tenant_id, [])
+                if (status is None or order.status == status)
+                and (not query or query.lower() in searched(order))
+                and (ordered_from is None or (order.ordered_at is not None and order.ordered_at >= ordered_from))
+                and (ordered_to is None or (order.ordered_at is not None and order.ordered_at < ordered_to))
+            ),
+            key=lambda order: order.ordered_at or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+        start = (page.page - 1) * page.page_size
+        return OrderPage(
+            items=[
+                Order.model_validate(o.model_dump(exclude={"timeline"})) for o in found[start : start + page.page_size]
+            ],
+            total=len(found),
+            page=page.page,
+            page_size=page.page_size,
+            last_order_sync_at=self.last_order_sync_at,
+        )
+
+    def get_order(self, tenant_id: str, order_id: str) -> OrderDetail:
+        self._fail_if_asked()
+        return self.order(tenant_id, order_id)
+
+    def send_order(self, tenant_id: str, order_id: str) -> Order:
+        self._fail_if_asked()
+        order = self.order(tenant_id, order_id)
+        if order.fortnox_order_number is not None:  # already in Fortnox: never a second order
+            return self._change("send", tenant_id, order_id)
+        number = str(100 + sum(1 for _, tenant, _ in self.actions if tenant == tenant_id))
+        return self._change(
+            "send",
+            tenant_id,
+            order_id,
+            status="created",
+            waiting_reason=None,
+            fortnox_state="order",
+            fortnox_order_number=number,
+            fortnox_total=order.ikas_total,
+            totals_match=True,
+        )
+
+    def _invoiced(self, tenant_id: str, order_id: str) -> OrderDetail:
+        order = self.order(tenant_id, order_id)
+        if order.fortnox_invoice_number is None:
+            raise Conflict("the order has no Fortnox invoice yet; create the invoice first")
+        return order
+
+    def create_invoice(self, tenant_id: str, order_id: str) -> Order:
+        self._fail_if_asked()
+        order = self.order(tenant_id, order_id)
+        if order.fortnox_order_number is None:
+            raise Conflict("the order is not in Fortnox yet; send it first")
+        if order.fortnox_invoice_number is not None:
+            return self._change("invoice", tenant_id, order_id)
+        number = f"9{order.fortnox_order_number}"
+        return self._change("invoice", tenant_id, order_id, fortnox_invoice_number=number, fortnox_state="invoiced")
+
+    def attach_invoice_pdf(self, tenant_id: str, order_id: str) -> Order:
+        self._fail_if_asked()
+        order = self._invoiced(tenant_id, order_id)
+        attached_at = order.invoice_attached_at or datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+        return self._change("attach", tenant_id, order_id, invoice_attached_at=attached_at)
+
+    def resend_invoice_email(self, tenant_id: str, order_id: str) -> Order:
+        self._fail_if_asked()
+        order = self._invoiced(tenant_id, order_id)
+        self.emails.append((tenant_id, order.fortnox_invoice_number or ""))
+        sent = InvoiceEmail(state="sent", at=datetime(2026, 3, 9, 11, 0, tzinfo=UTC))
+        return self._change("email", tenant_id, order_id, invoice_email=sent)
+
+    def get_invoice_pdf(self, tenant_id: str, order_id: str) -> InvoicePdf:
+        self._fail_if_asked()
+        order = self._invoiced(tenant_id, order_id)
+        filename = self.pdf_filename if self.pdf_filename is not None else f"invoice-{order.fortnox_invoice_number}.pdf"
+        return InvoicePdf(content=self.pdf, filename=filename)
+
+    def handle_order_webhook(self, tenant_id: str, ikas_order_id: str, scope: str) -> bool:
+        self._fail_if_asked()
+        self.webhooks.append((tenant_id, ikas_order_id, scope))
+        return self.get_settings(tenant_id).sync_automatically
+
+    # ---- runs
+
+    def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
+        self._fail_if_asked()
+        for run in self.runs.get(tenant_id, []):
+            if run.scope == scope and run.state in ("queued", "running"):
+                raise Conflict(f"a {scope} run is already going", {"run_id": run.id})
+        self.started.append((tenant_id, scope, trigger))
+        return self.add_run(tenant_id, scope, "queued", trigger=trigger)
+
+    def start_backfill(
+        self, tenant_id: str, *, ordered_from: datetime, ordered_to: datetime, dry_run: bool, trigger: str
+    ) -> Run:
+        run = self.start_run(tenant_id, "backfill", trigger=trigger)
+        self.backfills.append(
+            {"tenant_id": tenant_id, "ordered_from": ordered_from, "ordered_to": ordered_to, "dry_run": dry_run}
+        )
+        return run
+
+    def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
+        self._fail_if_asked()
+        self.run_lists.append((tenant_id, page, scope))
+        found = sorted(
+            (run for run in self.runs.get(tenant_id, []) if scope is None or run.scope == scope),
+            key=lambda run: run.created_at or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )
+        start = (page.page - 1) * page.page_size
+        return RunPage(
+            items=found[start : start + page.page_size], total=len(found), page=page.page, page_size=page.page_size
+        )
+
+    def get_run(self, tenant_id: str, run_id: str) -> Run:
+        self._fail_if_asked()
+        for run in self.runs.get(tenant_id, []):
+            if run.id == run_id:
+                return run
+        raise NotFound("no such run")
 
     def is_serving(self) -> bool:
         return self.serving

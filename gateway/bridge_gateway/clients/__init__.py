@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 import grpc
@@ -16,8 +17,13 @@ from bridge_gateway.models import (
     Connection,
     FortnoxConnected,
     InstallResult,
+    InvoicePdf,
     LineStatus,
+    Order,
+    OrderDetail,
+    OrderPage,
     OrderSettings,
+    OrderStatus,
     PageRequest,
     ProductLine,
     ProductLinePage,
@@ -146,7 +152,8 @@ class CatalogService(Protocol):
 
 
 class OrdersService(Protocol):
-    """The order settings of a tenant. Raises the neutral errors of bridge_platform.errors."""
+    """The order settings, order records, their actions and order runs of a tenant (product.md §2, §5, §6).
+    Raises the neutral errors of bridge_platform.errors; NotFound for an id of another tenant."""
 
     def get_settings(self, tenant_id: str) -> OrderSettings: ...
 
@@ -157,6 +164,55 @@ class OrdersService(Protocol):
     def update_settings(self, tenant_id: str, settings: OrderSettings) -> OrderSettings:
         """Stores the part and returns it as stored (sync_from may be filled in)."""
         ...
+
+    def list_orders(
+        self,
+        tenant_id: str,
+        page: PageRequest,
+        *,
+        query: str,
+        status: OrderStatus | None,
+        ordered_from: datetime | None,
+        ordered_to: datetime | None,
+    ) -> OrderPage:
+        """Orders newest ordered_at first; `query` searches order number, customer name and e-mail ("" for all)."""
+        ...
+
+    def get_order(self, tenant_id: str, order_id: str) -> OrderDetail: ...
+
+    def send_order(self, tenant_id: str, order_id: str) -> Order:
+        """Sends the order to Fortnox now, whatever sync_from and create_orders say (never twice)."""
+        ...
+
+    def create_invoice(self, tenant_id: str, order_id: str) -> Order: ...
+
+    def attach_invoice_pdf(self, tenant_id: str, order_id: str) -> Order: ...
+
+    def resend_invoice_email(self, tenant_id: str, order_id: str) -> Order:
+        """The explicit resend: the only way an invoice e-mail is requested again."""
+        ...
+
+    def get_invoice_pdf(self, tenant_id: str, order_id: str) -> InvoicePdf: ...
+
+    def handle_order_webhook(self, tenant_id: str, ikas_order_id: str, scope: str) -> bool:
+        """A verified, deduplicated order webhook as a wake-up; False when automatic order sync is off."""
+        ...
+
+    def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
+        """Queues an orders run; Conflict with `run_id` in its details while one of that tenant is going."""
+        ...
+
+    def start_backfill(
+        self, tenant_id: str, *, ordered_from: datetime, ordered_to: datetime, dry_run: bool, trigger: str
+    ) -> Run:
+        """Queues a backfill run of the orders placed in [ordered_from, ordered_to); a dry run writes nothing."""
+        ...
+
+    def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
+        """Order runs (orders, backfill) newest first, of one scope or both."""
+        ...
+
+    def get_run(self, tenant_id: str, run_id: str) -> Run: ...
 
     def is_serving(self) -> bool: ...
 

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from google.protobuf import json_format, timestamp_pb2
 
 from bridge.common.v1 import common_pb2
-from bridge_gateway.models import EntityError, PageRequest, PlannedAction, Run, RunCounts, RunProgress, RunState
+from bridge_gateway.models import (
+    EntityError,
+    Money,
+    PageRequest,
+    PlannedAction,
+    Run,
+    RunCounts,
+    RunProgress,
+    RunState,
+)
 
 _RUN_STATE: Final[dict[int, RunState]] = {
     common_pb2.RUN_STATE_QUEUED: "queued",
@@ -17,6 +27,35 @@ _RUN_STATE: Final[dict[int, RunState]] = {
     common_pb2.RUN_STATE_FAILED: "failed",
     common_pb2.RUN_STATE_PARTIALLY_FAILED: "partially_failed",
 }
+
+
+# ISO 4217 currencies whose minor unit is not the hundredth (öre, cent); every other code has two digits.
+_CODES_BY_MINOR_UNIT_DIGITS: Final = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+_MINOR_UNIT_DIGITS: Final = {
+    code: digits for digits, codes in _CODES_BY_MINOR_UNIT_DIGITS.items() for code in codes.split()
+}
+
+
+def minor_unit_digits(currency: str) -> int:
+    return _MINOR_UNIT_DIGITS.get(currency.upper(), 2)
+
+
+def money_from_proto(message: common_pb2.Money) -> Money:
+    """Integer minor units as the exact decimal string of the API: 14950 SEK is "149.50", 1500 JPY is "1500"."""
+    amount = Decimal(message.amount_minor).scaleb(-minor_unit_digits(message.currency_code))
+    return Money(amount=format(amount, "f"), currency=message.currency_code)
+
+
+def money_to_proto(money: Money) -> common_pb2.Money:
+    """The inverse of money_from_proto; ValueError for an amount finer than the currency's minor unit."""
+    minor = Decimal(money.amount).scaleb(minor_unit_digits(money.currency))
+    if not minor.is_finite() or minor != minor.to_integral_value():
+        raise ValueError(f"{money.amount} {money.currency} is not a whole number of minor units")
+    return common_pb2.Money(currency_code=money.currency, amount_minor=int(minor))
 
 
 def time_from_proto(message: timestamp_pb2.Timestamp, *, present: bool) -> datetime | None:
@@ -29,6 +68,13 @@ def time_from_proto(message: timestamp_pb2.Timestamp, *, present: bool) -> datet
 def field_time(message: Any, name: str) -> datetime | None:
     """The Timestamp field `name` of a message, None when unset."""
     return time_from_proto(getattr(message, name), present=message.HasField(name))
+
+
+def time_to_proto(moment: datetime) -> timestamp_pb2.Timestamp:
+    """An aware datetime as a Timestamp (the instant; the offset is not carried)."""
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC))
+    return stamp
 
 
 def page_to_proto(page: PageRequest) -> common_pb2.PageRequest:
