@@ -7,7 +7,8 @@ otherwise); VAT rates are percentages.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -44,6 +45,24 @@ class IkasAddress:
 
 
 @dataclass(frozen=True)
+class IkasUnit:
+    """What one item of a variant holds: `amount` of `type` (500 GRAM), ProductUnitTypeEnum values."""
+
+    amount: Decimal | None
+    type: str
+
+
+@dataclass(frozen=True)
+class IkasBaseUnit:
+    """The product's base unit when it applies base (unit) prices (`1 KILOGRAM`: "119 kr / kg").
+    `name` names a CUSTOM unit (ikas ProductUnit)."""
+
+    amount: Decimal | None
+    type: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class IkasLine:
     id: str
     variant_id: str | None
@@ -53,6 +72,9 @@ class IkasLine:
     unit_price: Decimal  # what the buyer paid per unit: finalPrice ?? price (ikas-api.md §6.3)
     vat_rate: Decimal | None
     status: str
+    product_id: str | None = None
+    unit: IkasUnit | None = None
+    base_unit: IkasBaseUnit | None = None  # set only when the product applies base prices
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,42 @@ class IkasShippingLine:
 class IkasTaxLine:
     rate: Decimal
     amount: Decimal
+
+
+@dataclass(frozen=True)
+class IkasAdjustment:
+    """An order-level discount (DECREMENT) or surcharge (INCREMENT); ikas may already have folded it into the
+    lines' final prices (ikas-api.md §6.3), which the mapping finds out from the totals."""
+
+    name: str
+    type: str
+    amount: Decimal
+    amount_type: str  # AMOUNT | RATIO
+
+
+@dataclass(frozen=True)
+class IkasGiftPackageLine:
+    price: Decimal
+    vat_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class IkasInvoice:
+    """An invoice attached to the ikas order (Order.invoices, ikas-api.md §6.5)."""
+
+    id: str
+    number: str
+    app_id: str | None
+    store_app_id: str | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AttributeValues:
+    """The values one product attribute has on variants and on products (option names for choice attributes)."""
+
+    by_variant: Mapping[str, str] = field(default_factory=dict)
+    by_product: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -84,6 +142,9 @@ class IkasOrder:
     lines: tuple[IkasLine, ...]
     shipping_lines: tuple[IkasShippingLine, ...]
     tax_lines: tuple[IkasTaxLine, ...]
+    adjustments: tuple[IkasAdjustment, ...] = ()
+    gift_package_lines: tuple[IkasGiftPackageLine, ...] = ()
+    invoices: tuple[IkasInvoice, ...] = ()
 
     @property
     def total_vat(self) -> Decimal:

@@ -1,7 +1,13 @@
 """An ikas order as a Fortnox order and customer (product.md §5, "Mapping"); plain values, exact decimals.
 
-What is left for later (issue 7): units per orders.unit_source, order-level adjustments as rows (in the ikas
-sample they are already folded into the lines' final prices), and gift packaging lines.
+Rows: one per line item (article number when related, else free text), the unit of base-priced products per
+orders.unit_source, shipping per orders.shipping, gift packaging, and order-level adjustments that ikas did not
+fold into the lines' final prices (ikas-api.md §6.3: in its sample it does). Whether an adjustment is folded is
+read from the totals: what the rows charge is compared with totalFinalPrice, and the rest becomes adjustment rows,
+split over the VAT rates by what the ikas tax lines say was charged at each rate, so that in order_row mode the
+Fortnox total equals totalFinalPrice. Free-text, shipping, gift and adjustment rows (and any row at a rate Sweden
+does not have) carry the sales account of their VAT rate; Fortnox refuses a non-standard rate without one
+(error 2004167), so a missing account is this mapping's error, with a hint, before anything is sent.
 """
 
 from __future__ import annotations
@@ -9,20 +15,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from bridge_orders.domain.ikas_order import IkasAddress, IkasOrder
+from bridge_orders.domain.ikas_order import AttributeValues, IkasAddress, IkasLine, IkasOrder
 from bridge_orders.domain.order_record import idempotency_key
 from bridge_orders.domain.settings import (
     ALWAYS_EN,
     ALWAYS_SV,
+    ATTRIBUTE,
     CUSTOMER_ELSE_SV,
     FREIGHT,
     OrderSettings,
     canonical_vat_rate,
 )
+from bridge_platform.errors import InvalidInput
 
 STOCKHOLM: Final = ZoneInfo("Europe/Stockholm")
 HOME_COUNTRY: Final = "SE"  # Fortnox companies are Swedish
@@ -63,8 +71,57 @@ SKIPPED_LINE_STATUSES: Final = frozenset({"CANCELLED"})
 # [L]. Should a real company show otherwise, this is the one line to change.
 FREIGHT_IS_NET: Final = True
 MAX_ROW_DESCRIPTION: Final = 255
+MAX_UNIT_CODE: Final = 20  # Fortnox unit codes are 1-20 characters (fortnox-api.md §5.3)
+CENT: Final = Decimal("0.01")
+ZERO: Final = Decimal(0)
+# ikas ProductUnitTypeEnum -> the Fortnox unit (code, description); Fortnox companies start with kg, g, l, ml, m,
+# cm (and st); the others are created when first needed.
+UNIT_CODES: Final = {
+    "MILLIGRAM": ("mg", "Milligram"),
+    "GRAM": ("g", "Gram"),
+    "KILOGRAM": ("kg", "Kilogram"),
+    "MILLILITER": ("ml", "Milliliter"),
+    "CENTILITER": ("cl", "Centiliter"),
+    "LITER": ("l", "Liter"),
+    "MILLIMETER": ("mm", "Millimeter"),
+    "CENTIMETER": ("cm", "Centimeter"),
+    "METER": ("m", "Meter"),
+    "SQUARE_METERS": ("m2", "Kvadratmeter"),
+    "CUBIC_METERS": ("m3", "Kubikmeter"),
+}
+PIECES: Final = ("st", "Styck")
+# How many of the family's smallest unit one unit is; units convert within a family only.
+_UNIT_SCALE: Final = {
+    "MILLIGRAM": ("mass", Decimal("0.001")),
+    "GRAM": ("mass", Decimal(1)),
+    "KILOGRAM": ("mass", Decimal(1000)),
+    "MILLILITER": ("volume", Decimal(1)),
+    "CENTILITER": ("volume", Decimal(10)),
+    "LITER": ("volume", Decimal(1000)),
+    "MILLIMETER": ("length", Decimal(1)),
+    "CENTIMETER": ("length", Decimal(10)),
+    "METER": ("length", Decimal(1000)),
+    "SQUARE_METERS": ("area", Decimal(1)),
+    "CUBIC_METERS": ("cubic", Decimal(1)),
+}
+GIFT_PACKAGING: Final = "Gift packaging"
+ORDER_ADJUSTMENT: Final = "Order adjustment"
 
 SEVAT, EUVAT, EUREVERSEDVAT, EXPORT = "SEVAT", "EUVAT", "EUREVERSEDVAT", "EXPORT"
+
+
+class MappingError(InvalidInput):
+    """The order cannot be put into Fortnox as the settings stand; `hint` says what to change."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass(frozen=True)
+class FortnoxUnit:
+    code: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -75,6 +132,7 @@ class OrderRow:
     price: Decimal  # per unit, gross when the document's vat_included
     vat: Decimal
     account_number: int | None = None
+    unit: str | None = None  # a Fortnox unit code; None: the article's own unit
 
 
 @dataclass(frozen=True)
@@ -88,6 +146,7 @@ class OrderDraft:
     vat_included: bool
     freight: Decimal | None
     rows: tuple[OrderRow, ...]
+    units: tuple[FortnoxUnit, ...] = ()  # the units the rows name, which must exist in Fortnox first
 
 
 @dataclass(frozen=True)
@@ -199,36 +258,47 @@ def order_draft(
     customer_number: str,
     article_numbers: Mapping[str, str],
     prices_include_vat: bool,
+    unit_attributes: AttributeValues | None = None,
 ) -> OrderDraft | MissingRelations:
-    """The Fortnox order, or the SKUs it waits for."""
+    """The Fortnox order, or the SKUs it waits for. Raises MappingError when a row cannot be sent as the
+    settings stand (a missing sales account for a non-standard VAT rate, an unusable unit)."""
     if not settings.sync_items_without_relation:
         missing = missing_relations(order, article_numbers)
         if missing is not None:
             return missing
     rows: list[OrderRow] = []
+    units: dict[str, FortnoxUnit] = {}
     for line in order.lines:
         if line.status in SKIPPED_LINE_STATUSES:
             continue
-        rate = line.vat_rate or Decimal(0)
+        rate = line.vat_rate or ZERO
         number = article_numbers.get(line.variant_id) if line.variant_id else None
+        quantity = row_quantity(line, settings, unit_attributes)
+        if quantity.unit is not None:
+            units.setdefault(quantity.unit.code, quantity.unit)
         rows.append(
             OrderRow(
                 article_number=number,
-                description=line.name[:MAX_ROW_DESCRIPTION],
-                quantity=line.quantity,
-                price=line.unit_price,
+                description=(line.name + quantity.note)[:MAX_ROW_DESCRIPTION],
+                quantity=quantity.quantity,
+                price=quantity.price,
                 vat=rate,
-                account_number=None if number else _sales_account(settings, rate),
+                # An article row books to the article's account, except at a rate Sweden does not have (OSS),
+                # where Fortnox needs the row's own account.
+                account_number=_account(settings, rate, line.name)
+                if number is None or rate not in SWEDISH_RATES
+                else None,
+                unit=quantity.unit.code if quantity.unit is not None else None,
             )
         )
     freight: Decimal | None = None
     if settings.shipping == FREIGHT:
         freight = sum(
-            (_freight_amount(s.final_price, s.vat_rate, prices_include_vat) for s in order.shipping_lines), Decimal(0)
+            (_freight_amount(s.final_price, s.vat_rate, prices_include_vat) for s in order.shipping_lines), ZERO
         )
     else:
         for shipping in order.shipping_lines:
-            rate = shipping.vat_rate or Decimal(0)
+            rate = shipping.vat_rate or ZERO
             rows.append(
                 OrderRow(
                     article_number=settings.shipping_article_number,
@@ -236,9 +306,15 @@ def order_draft(
                     quantity=Decimal(1),
                     price=shipping.final_price,
                     vat=rate,
-                    account_number=_sales_account(settings, rate),
+                    account_number=_account(settings, rate, f"shipping ({shipping.title})"),
                 )
             )
+    for gift in order.gift_package_lines:
+        rate = gift.vat_rate or ZERO
+        rows.append(
+            OrderRow(None, GIFT_PACKAGING, Decimal(1), gift.price, rate, _account(settings, rate, GIFT_PACKAGING))
+        )
+    rows.extend(adjustment_rows(order, settings, prices_include_vat=prices_include_vat))
     return OrderDraft(
         external_invoice_reference1=idempotency_key(order.id),
         your_order_number=order.number,
@@ -249,11 +325,180 @@ def order_draft(
         vat_included=prices_include_vat,
         freight=freight,
         rows=tuple(rows),
+        units=tuple(units.values()),
     )
+
+
+# -- units -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowQuantity:
+    """A line's quantity and per-unit price in the unit of its Fortnox row; `note` goes after the description."""
+
+    quantity: Decimal
+    price: Decimal
+    unit: FortnoxUnit | None
+    note: str = ""
+
+
+def needs_unit_attribute(order: IkasOrder, settings: OrderSettings) -> bool:
+    """Whether the mapping reads orders.unit_attribute for this order (a base-priced line, attribute source)."""
+    return (
+        settings.unit_source == ATTRIBUTE
+        and bool(settings.unit_attribute)
+        and any(line.base_unit is not None for line in order.lines)
+    )
+
+
+def row_quantity(line: IkasLine, settings: OrderSettings, attributes: AttributeValues | None) -> RowQuantity:
+    """orders.unit_source for a product with base (unit) prices; other lines keep their article's unit.
+
+    `attribute`: the value of orders.unit_attribute on the variant, else on the product, names the row's unit and
+    the quantity stays in items (the attribute names what one item is: "påse", "förp"). Otherwise (and when
+    neither has the attribute) the row is in the product's base unit: 2 bags of 500 g of a product priced per
+    kilogram are 1 kg at the kilogram price, the same row total. When that is not exact to the öre (Fortnox keeps
+    quantities and prices to two decimals), the row stays in pieces and the description names the pack size."""
+    as_items = RowQuantity(line.quantity, line.unit_price, None)
+    base = line.base_unit
+    if base is None:
+        return as_items
+    if settings.unit_source == ATTRIBUTE and attributes is not None:
+        value = (line.variant_id and attributes.by_variant.get(line.variant_id)) or (
+            line.product_id and attributes.by_product.get(line.product_id)
+        )
+        if value and value.strip():
+            code = value.strip()
+            if len(code) > MAX_UNIT_CODE:
+                raise MappingError(
+                    f"the unit {code!r} of {line.name} is longer than Fortnox allows ({MAX_UNIT_CODE} characters)",
+                    f"shorten the value of the ikas attribute {settings.unit_attribute!r}, or use the base unit",
+                )
+            return RowQuantity(line.quantity, line.unit_price, FortnoxUnit(code, code))
+    if base.type in UNIT_CODES:
+        unit = FortnoxUnit(*UNIT_CODES[base.type])
+    elif (base.name or "").strip() and len((base.name or "").strip()) <= MAX_UNIT_CODE:
+        name = (base.name or "").strip()
+        unit = FortnoxUnit(name, name)
+    else:
+        return as_items
+    if line.unit is None or line.unit.amount is None:
+        return RowQuantity(line.quantity, line.unit_price, unit)  # sold by the base unit itself
+    factor = _unit_factor(line.unit.type, base.type)
+    if factor is None:
+        return _in_pieces(line)
+    quantity = line.quantity * line.unit.amount * factor
+    total = line.quantity * line.unit_price
+    if quantity == 0:
+        return _in_pieces(line)
+    price = (total / quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    if quantity != quantity.quantize(CENT) or price * quantity != total:
+        return _in_pieces(line)
+    return RowQuantity(_plain(quantity), price, unit)
+
+
+def _in_pieces(line: IkasLine) -> RowQuantity:
+    unit = line.unit
+    assert unit is not None
+    assert unit.amount is not None
+    code = UNIT_CODES.get(unit.type, (unit.type.lower(), ""))[0]
+    return RowQuantity(line.quantity, line.unit_price, FortnoxUnit(*PIECES), f" ({_plain(unit.amount):f} {code})")
+
+
+def _unit_factor(unit_type: str, base_type: str) -> Decimal | None:
+    """How many base units one `unit_type` is (GRAM of a KILOGRAM base: 0.001); None across families."""
+    if unit_type == base_type:
+        return Decimal(1)
+    unit, base = _UNIT_SCALE.get(unit_type), _UNIT_SCALE.get(base_type)
+    if unit is None or base is None or unit[0] != base[0]:
+        return None
+    return unit[1] / base[1]
+
+
+def _plain(value: Decimal) -> Decimal:
+    """500.000 -> 500, 0.50 -> 0.5: the same number, written the way a person would."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
+
+
+# -- order-level adjustments -------------------------------------------------------------------------------------
+
+
+def adjustment_rows(order: IkasOrder, settings: OrderSettings, *, prices_include_vat: bool) -> list[OrderRow]:
+    """Rows for what totalFinalPrice holds beyond the lines, shipping and gift packaging: the order-level
+    adjustments ikas did not fold into the lines' final prices (none, when it did)."""
+    charged: dict[Decimal, Decimal] = {}  # VAT rate -> what the other rows charge at it (price terms)
+
+    def add(rate: Decimal | None, amount: Decimal) -> None:
+        charged[rate or ZERO] = charged.get(rate or ZERO, ZERO) + amount
+
+    for line in order.lines:
+        if line.status not in SKIPPED_LINE_STATUSES:
+            add(line.vat_rate, line.quantity * line.unit_price)
+    for shipping in order.shipping_lines:
+        add(shipping.vat_rate, shipping.final_price)
+    for gift in order.gift_package_lines:
+        add(gift.vat_rate, gift.price)
+    # totalFinalPrice is what the buyer pays (VAT included); a net store's rows leave the VAT out.
+    payable = order.total_final_price if prices_include_vat else order.total_final_price - order.total_vat
+    residual = payable - sum(charged.values(), ZERO)
+    if abs(residual) < CENT:
+        return []
+    charged_vat = {line.rate: line.amount for line in order.tax_lines}
+    parts: dict[Decimal, Decimal] = {}
+    for rate in sorted(set(charged) | set(charged_vat)):
+        if rate == 0:
+            continue
+        implied = charged.get(rate, ZERO) * rate / ((100 + rate) if prices_include_vat else 100)
+        vat_part = charged_vat.get(rate, ZERO) - implied
+        part = (vat_part * ((100 + rate) if prices_include_vat else 100) / rate).quantize(CENT, ROUND_HALF_UP)
+        if part:
+            parts[rate] = part
+    rest = residual - sum(parts.values(), ZERO)
+    if rest:
+        # What the tax lines do not place (VAT-free amounts, rounding) goes to the 0 % rate when the order has
+        # VAT-free rows, else to the largest part (or the rate the order charges most at).
+        if ZERO in charged or (not parts and not charged):
+            target = ZERO
+        elif parts:
+            target = max(parts, key=lambda r: abs(parts[r]))
+        else:
+            target = max(charged, key=lambda r: charged[r])
+        parts[target] = parts.get(target, ZERO) + rest
+    names = ", ".join(a.name.strip() for a in order.adjustments if a.name.strip()) or ORDER_ADJUSTMENT
+    several = len([p for p in parts.values() if p]) > 1
+    rows = []
+    for rate, part in sorted(parts.items()):
+        if not part:
+            continue
+        description = f"{names} ({canonical_vat_rate(str(rate))} % VAT)" if several else names
+        rows.append(
+            OrderRow(
+                None,
+                description[:MAX_ROW_DESCRIPTION],
+                Decimal(1),
+                part,
+                rate,
+                _account(settings, rate, ORDER_ADJUSTMENT.lower()),
+            )
+        )
+    return rows
 
 
 def _sales_account(settings: OrderSettings, rate: Decimal) -> int | None:
     return settings.sales_accounts.get(canonical_vat_rate(str(rate)))
+
+
+def _account(settings: OrderSettings, rate: Decimal, what: str) -> int | None:
+    """The sales account of a row's VAT rate; Fortnox needs one for a rate Sweden does not have (2004167)."""
+    account = _sales_account(settings, rate)
+    if account is None and rate not in SWEDISH_RATES:
+        rate_text = canonical_vat_rate(str(rate))
+        raise MappingError(
+            f"no sales account for {rate_text} % VAT, which the row for {what} needs",
+            f'map the rate to an account in the order settings (orders.sales_accounts "{rate_text}")',
+        )
+    return account
 
 
 def _freight_amount(price: Decimal, rate: Decimal | None, prices_include_vat: bool) -> Decimal:

@@ -1,17 +1,23 @@
 """One ikas order known to Bridge, and the state machine that sends it to Fortnox exactly once (product.md §5).
 
 Exactly once rests on three rules kept here:
-- an intent (`create_fortnox_order`) is recorded and committed, together with a claim that no other worker
-  may take while it lasts, BEFORE the Fortnox call; the outcome is recorded in a second transaction;
-- every create is preceded by a look-up of the idempotency key (`ikas:<order id>` in ExternalInvoiceReference1);
-  an intent found without its outcome (a crash between the two transactions) or an outcome recorded as unknown
-  (a timeout, a dropped connection) is therefore resolved by that look-up, never by a blind second create;
-- after an unknown outcome the claim is held for a settling time, so a request still in flight at Fortnox
-  lands before anyone looks again.
+- an intent (`create_fortnox_order`, `create_invoice`, `send_invoice_email`, `attach_invoice_pdf`) is recorded and
+  committed, together with a claim that no other worker may take while it lasts, BEFORE the upstream call; the
+  outcome is recorded in a second transaction;
+- every create is preceded by a look-up: the order by its idempotency key (`ikas:<order id>` in
+  ExternalInvoiceReference1), the invoice by the Fortnox order's InvoiceReference and the same key, the
+  attachment by the ikas order's invoices. An intent found without its outcome (a crash between the two
+  transactions) or an outcome recorded as unknown (a timeout, a dropped connection) is therefore resolved by that
+  look-up, never by a blind second create;
+- the e-mail request is the exception: Fortnox's `GET …/email` has a side effect and nothing to look up, so an
+  e-mail intent that outlives its worker, or whose answer is lost, makes the e-mail state `unknown` and is never
+  asked again by itself; only an explicit resend (`again`) asks Fortnox a second time.
 
-Room is left for what follows the order (invoice, e-mail, PDF, and §5b's payments, cancellations, refunds and
-edits): each is another intent with its own outcome on the same record, and `fortnox_state` follows the
-Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`, `credited`, `partially_credited`).
+After an unknown outcome the claim is held for a settling time, so a request still in flight upstream lands
+before anyone looks again. The steps run one at a time per record (one claim), in order: the Fortnox order, its
+invoice, the e-mail, the PDF on the ikas order. §5b's payments, cancellations, refunds and edits become further
+steps of the same kind; `fortnox_state` follows the Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`,
+`credited`, `partially_credited`).
 """
 
 from __future__ import annotations
@@ -34,18 +40,42 @@ EMAIL_SENT: Final = "sent"
 EMAIL_UNKNOWN: Final = "unknown"
 EMAIL_STATES: Final = (EMAIL_NOT_REQUESTED, EMAIL_SENT, EMAIL_UNKNOWN)
 
-FORTNOX_STATES: Final = ("order", "invoiced", "paid", "cancelled", "credited", "partially_credited")
+FORTNOX_ORDER: Final = "order"
+FORTNOX_INVOICED: Final = "invoiced"
+FORTNOX_STATES: Final = (FORTNOX_ORDER, FORTNOX_INVOICED, "paid", "cancelled", "credited", "partially_credited")
 
 CREATE_FORTNOX_ORDER: Final = "create_fortnox_order"
+CREATE_INVOICE: Final = "create_invoice"
+SEND_INVOICE_EMAIL: Final = "send_invoice_email"
+ATTACH_INVOICE_PDF: Final = "attach_invoice_pdf"
+STEPS: Final = (CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL, ATTACH_INVOICE_PDF)
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
 
-# Longer than any Fortnox call may take (HTTP timeouts are seconds), so a live worker never loses its claim.
+# Longer than any upstream call may take (HTTP timeouts are seconds), so a live worker never loses its claim.
 CLAIM_LEASE: Final = timedelta(minutes=5)
-# After an unknown outcome nobody looks again before this: a request Fortnox is still processing lands first.
+# After an unknown outcome nobody looks again before this: a request the upstream is still processing lands first.
 UNKNOWN_OUTCOME_SETTLE: Final = timedelta(seconds=30)
 
 MAX_TIMELINE: Final = 200  # the oldest attempts are dropped beyond this; the record stays small
+MAX_EXCHANGE: Final = 600  # characters kept of one request or response on the timeline
+
+_UNCONFIRMED: Final = {
+    CREATE_FORTNOX_ORDER: "Fortnox did not confirm whether the order was created",
+    CREATE_INVOICE: "Fortnox did not confirm whether the invoice was created",
+    ATTACH_INVOICE_PDF: "ikas did not confirm whether the invoice PDF was attached",
+}
+_LOOKED_UP: Final = {
+    CREATE_FORTNOX_ORDER: "Bridge looks the order up in Fortnox before it tries again; nothing is created twice",
+    CREATE_INVOICE: (
+        "Bridge reads the Fortnox order's invoice reference before it tries again; nothing is invoiced twice"
+    ),
+    ATTACH_INVOICE_PDF: "Bridge reads the ikas order's invoices before it tries again; nothing is attached twice",
+}
+EMAIL_UNKNOWN_HINT: Final = (
+    "Fortnox may or may not have sent the e-mail; Bridge never asks again by itself. Check with the customer "
+    "or in Fortnox, and use Resend e-mail if it did not arrive"
+)
 
 
 def idempotency_key(ikas_order_id: str) -> str:
@@ -61,6 +91,13 @@ class OrderBusy(Conflict):
             f"order {ikas_order_id} is being sent by another worker",
             {"ikas_order_id": ikas_order_id, "until": until.isoformat() if until else ""},
         )
+
+
+class StepNotPossible(Conflict):
+    """The step cannot run now: the document it builds on does not exist yet."""
+
+    def __init__(self, ikas_order_id: str, message: str) -> None:
+        super().__init__(message, {"ikas_order_id": ikas_order_id})
 
 
 @dataclass(frozen=True)
@@ -79,18 +116,37 @@ class OrderError:
     at: datetime
 
 
+def _shortened(text: str) -> str:
+    return text if len(text) <= MAX_EXCHANGE else text[: MAX_EXCHANGE - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """What one upstream call sent and got back, as the timeline shows it: short and redacted (never tokens,
+    secrets or e-mail bodies; the adapters build it from what they send, not from raw HTTP)."""
+
+    request: str
+    response: str
+
+    def shortened(self) -> Exchange:
+        return Exchange(_shortened(self.request), _shortened(self.response))
+
+
 @dataclass(frozen=True)
 class Attempt:
-    """One entry of the order's timeline: a step (intent) and what came of it."""
+    """One entry of the order's timeline: a step (intent) and what came of it, with the exchange if one was made."""
 
     at: datetime
     step: str
-    outcome: str  # started | resumed | created | found | unknown | failed | waiting | paused
+    # started | resumed | created | found | unknown | failed | waiting | paused | sent | attached | skipped
+    outcome: str
     detail: str = ""
+    request: str = ""
+    response: str = ""
 
 
 @dataclass(frozen=True)
-class FortnoxCall:
+class StepCall:
     """What a claim allows: one intent, keyed for the look-up that precedes any create."""
 
     intent: str
@@ -98,6 +154,11 @@ class FortnoxCall:
     key: str
     claim_token: str
     resumed: bool  # an earlier attempt's outcome is unknown (crash or lost answer)
+    fortnox_order_number: str | None = None
+    fortnox_invoice_number: str | None = None
+
+
+FortnoxCall = StepCall  # the name the order's own step had first
 
 
 class OrderRecord:
@@ -133,6 +194,7 @@ class OrderRecord:
         self.ikas_total: Money | None = None
         self.fortnox_total: Money | None = None
         self.totals_match: bool | None = None
+        self.totals_explanation: str | None = None
         self.intent: str | None = None
         self.claim_token: str | None = None
         self.claim_expires_at: datetime | None = None
@@ -170,83 +232,193 @@ class OrderRecord:
         self.waiting_reason = reason
         self._settle_status(at)
 
-    # -- the intent and its outcome ---------------------------------------------------------------------
+    # -- the Fortnox order: intent and outcome ----------------------------------------------------------
 
-    def claim(self, token: str, now: datetime) -> FortnoxCall | None:
+    def claim(self, token: str, now: datetime) -> StepCall | None:
         """Records the intent to create the Fortnox order under a claim; None when the order exists.
 
         Raises OrderBusy while another claim lasts (or an unknown outcome settles). The caller commits
         before it calls Fortnox, and looks the key up before it creates anything."""
         if self.fortnox_order_number is not None:
             return None
-        if self.claim_expires_at is not None and now < self.claim_expires_at and self.claim_token != token:
-            raise OrderBusy(self.ikas_order_id, self.claim_expires_at)
-        resumed = self.intent is not None
-        self.intent = CREATE_FORTNOX_ORDER
-        self.claim_token, self.claim_expires_at = token, now + CLAIM_LEASE
-        detail = "the previous attempt's outcome is unknown: looking up before creating" if resumed else ""
-        self._log(Attempt(now, CREATE_FORTNOX_ORDER, "resumed" if resumed else "started", detail))
-        self.updated_at = now
-        return FortnoxCall(
-            CREATE_FORTNOX_ORDER, self.ikas_order_id, idempotency_key(self.ikas_order_id), token, resumed
-        )
+        self._check_free(token, now)
+        return self._take(CREATE_FORTNOX_ORDER, token, now, resumed=self.intent is not None)
 
     def record_created(
-        self, token: str, number: str, *, found: bool, fortnox_total: Money | None, at: datetime
+        self,
+        token: str,
+        number: str,
+        *,
+        found: bool,
+        fortnox_total: Money | None,
+        at: datetime,
+        exchange: Exchange | None = None,
     ) -> None:
         """The Fortnox order exists (`found`: by the look-up, not by this attempt's create)."""
         self._check_claim(token, at)
         self.fortnox_order_number = number
-        self.fortnox_state = self.fortnox_state or "order"
+        self.fortnox_state = self.fortnox_state or FORTNOX_ORDER
         self.fortnox_total = fortnox_total
-        self.intent = self.claim_token = self.claim_expires_at = None
+        self._release()
         self.error = self.waiting_reason = None
-        self._log(Attempt(at, CREATE_FORTNOX_ORDER, "found" if found else "created", f"Fortnox order {number}"))
+        detail = f"Fortnox order {number}" + (" (found by its key)" if found else "")
+        self._log_outcome(at, CREATE_FORTNOX_ORDER, "found" if found else "created", detail, exchange)
         self._settle_status(at)
 
-    def record_unknown(self, token: str, detail: str, at: datetime) -> None:
-        """The create was sent and its answer lost: the intent stays, and the next attempt looks up first,
-        not before the settling time."""
+    def record_unknown(self, token: str, detail: str, at: datetime, exchange: Exchange | None = None) -> None:
+        """The write was sent and its answer lost. For the order, the invoice and the attachment the intent stays
+        and the next attempt looks up first, not before the settling time; for the e-mail the state becomes
+        `unknown` and nothing asks again by itself."""
         self._check_claim(token, at)
+        step = self.intent or CREATE_FORTNOX_ORDER
+        if step == SEND_INVOICE_EMAIL:
+            self._release()
+            self._email_unknown(at, detail, exchange)
+            self._settle_status(at)
+            return
         self.claim_token, self.claim_expires_at = None, at + UNKNOWN_OUTCOME_SETTLE
-        self.error = OrderError(
-            "Fortnox did not confirm whether the order was created",
-            None,
-            "Bridge looks the order up in Fortnox before it tries again; nothing is created twice",
-            at,
-        )
-        self._log(Attempt(at, CREATE_FORTNOX_ORDER, "unknown", detail))
+        self.error = OrderError(_UNCONFIRMED[step], None, _LOOKED_UP[step], at)
+        self._log_outcome(at, step, "unknown", detail, exchange)
         self._settle_status(at)
 
-    def record_failure(self, token: str, error: OrderError) -> None:
+    def record_failure(self, token: str, error: OrderError, exchange: Exchange | None = None) -> None:
         """The attempt failed clearly (refused, or unavailable before anything was written)."""
         self._check_claim(token, error.at)
-        self.intent = self.claim_token = self.claim_expires_at = None
+        step = self.intent or CREATE_FORTNOX_ORDER
+        self._release()
         self.error = error
-        self._log(Attempt(error.at, CREATE_FORTNOX_ORDER, "failed", error.message))
+        self._log_outcome(error.at, step, "failed", error.message, exchange)
         self._settle_status(error.at)
 
     def pause(self, token: str | None, reason: str, at: datetime) -> None:
-        """The connection is paused: the order waits as outgoing (an unclear intent stays unclear)."""
+        """The connection is paused: nothing was sent (the token was refused before the request went out).
+        Before the Fortnox order exists, the order waits as outgoing; an unclear intent stays unclear."""
+        step = self.intent or CREATE_FORTNOX_ORDER
         if token is not None:
             self._check_claim(token, at)
             self.claim_token = self.claim_expires_at = None
-        self.waiting_reason = reason
-        self._log(Attempt(at, CREATE_FORTNOX_ORDER, "paused", reason))
+            if step == SEND_INVOICE_EMAIL:
+                self.intent = None  # certainly not asked: the e-mail may be asked for later
+        if self.fortnox_order_number is None:
+            self.waiting_reason = reason
+        self._log(Attempt(at, step, "paused", reason))
+        self._settle_status(at)
+
+    # -- the steps after the order: invoice, e-mail, PDF ------------------------------------------------
+
+    def claim_step(self, step: str, token: str, now: datetime, *, again: bool = False) -> StepCall | None:
+        """Records the intent of one step under a claim; None when there is nothing to do.
+
+        `again` is the merchant's explicit request (resend the e-mail, attach the PDF now): the step runs even
+        though it ran before. Raises OrderBusy while another claim lasts, StepNotPossible when the document the
+        step builds on does not exist. The caller commits (also after None: a dead worker's e-mail intent may
+        just have become `unknown`) before it calls the upstream."""
+        if step == CREATE_FORTNOX_ORDER:
+            return self.claim(token, now)
+        if step not in STEPS:
+            raise ValueError(f"unknown step {step}")
+        self._check_free(token, now)
+        if self.fortnox_order_number is None:
+            raise StepNotPossible(self.ikas_order_id, "the order is not in Fortnox yet: send it first")
+        if step != CREATE_INVOICE and self.fortnox_invoice_number is None:
+            raise StepNotPossible(self.ikas_order_id, "the Fortnox order has no invoice yet: create the invoice first")
+        leftover = self.intent
+        if leftover == SEND_INVOICE_EMAIL:
+            # The worker that recorded this intent stopped before its outcome: Fortnox may have sent the e-mail.
+            self._release()
+            self._email_unknown(now, "the previous attempt stopped after asking Fortnox to e-mail the invoice", None)
+            self._settle_status(now)
+            if step == SEND_INVOICE_EMAIL and not again:
+                return None
+            leftover = None
+        done = {
+            CREATE_INVOICE: self.fortnox_invoice_number is not None,
+            SEND_INVOICE_EMAIL: self.invoice_email_state != EMAIL_NOT_REQUESTED and not again,
+            ATTACH_INVOICE_PDF: self.invoice_attached_at is not None and not again,
+        }[step]
+        if done:
+            return None
+        return self._take(step, token, now, resumed=leftover == step)
+
+    def record_invoice(
+        self, token: str, number: str, *, found: bool, at: datetime, exchange: Exchange | None = None
+    ) -> None:
+        """The Fortnox invoice of the order exists (`found`: by the order's InvoiceReference or the key)."""
+        self._check_claim(token, at)
+        self.fortnox_invoice_number = number
+        if self.fortnox_state in (None, FORTNOX_ORDER):
+            self.fortnox_state = FORTNOX_INVOICED
+        self._release()
+        self.error = None
+        detail = f"Fortnox invoice {number}" + (" (found: the order was invoiced already)" if found else "")
+        self._log_outcome(at, CREATE_INVOICE, "found" if found else "created", detail, exchange)
+        self._settle_status(at)
+
+    def record_email_sent(self, token: str, at: datetime, exchange: Exchange | None = None) -> None:
+        self._check_claim(token, at)
+        self.invoice_email_state, self.invoice_email_at = EMAIL_SENT, at
+        self._release()
+        self.error = None
+        detail = f"Fortnox e-mailed invoice {self.fortnox_invoice_number}"
+        self._log_outcome(at, SEND_INVOICE_EMAIL, "sent", detail, exchange)
+        self._settle_status(at)
+
+    def record_attached(
+        self, token: str, at: datetime, *, found: bool, exchange: Exchange | None = None, detail: str = ""
+    ) -> None:
+        """The invoice PDF is on the ikas order (`found`: ikas already listed it)."""
+        self._check_claim(token, at)
+        self.invoice_attached_at = at
+        self._release()
+        self.error = None
+        detail = detail or f"invoice {self.fortnox_invoice_number} on the ikas order"
+        self._log_outcome(at, ATTACH_INVOICE_PDF, "found" if found else "attached", detail, exchange)
         self._settle_status(at)
 
     # -- the totals check -------------------------------------------------------------------------------
 
-    def check_totals(self, fortnox_total: Money, matches: bool, at: datetime) -> None:
+    def check_totals(self, fortnox_total: Money, matches: bool, at: datetime, explanation: str = "") -> None:
         self.fortnox_total, self.totals_match = fortnox_total, matches
+        self.totals_explanation = explanation or None
         self.updated_at = at
 
     # -- internals --------------------------------------------------------------------------------------
+
+    def _check_free(self, token: str, now: datetime) -> None:
+        if self.claim_expires_at is not None and now < self.claim_expires_at and self.claim_token != token:
+            raise OrderBusy(self.ikas_order_id, self.claim_expires_at)
+
+    def _take(self, step: str, token: str, now: datetime, *, resumed: bool) -> StepCall:
+        self.intent = step
+        self.claim_token, self.claim_expires_at = token, now + CLAIM_LEASE
+        detail = "the previous attempt's outcome is unknown: looking up before writing" if resumed else ""
+        self._log(Attempt(now, step, "resumed" if resumed else "started", detail))
+        self.updated_at = now
+        return StepCall(
+            step,
+            self.ikas_order_id,
+            idempotency_key(self.ikas_order_id),
+            token,
+            resumed,
+            self.fortnox_order_number,
+            self.fortnox_invoice_number,
+        )
 
     def _check_claim(self, token: str, at: datetime) -> None:
         if self.claim_token != token:
             # Our claim ran out and another worker took the order over: its look-up decides, not us.
             raise OrderBusy(self.ikas_order_id, self.claim_expires_at)
+
+    def _release(self) -> None:
+        self.intent = self.claim_token = self.claim_expires_at = None
+
+    def _email_unknown(self, at: datetime, detail: str, exchange: Exchange | None) -> None:
+        self.invoice_email_state, self.invoice_email_at = EMAIL_UNKNOWN, at
+        self._log_outcome(at, SEND_INVOICE_EMAIL, "unknown", f"{detail}. {EMAIL_UNKNOWN_HINT}", exchange)
+
+    def _log_outcome(self, at: datetime, step: str, outcome: str, detail: str, exchange: Exchange | None) -> None:
+        shown = exchange.shortened() if exchange is not None else Exchange("", "")
+        self._log(Attempt(at, step, outcome, detail, shown.request, shown.response))
 
     def _log(self, attempt: Attempt) -> None:
         # Reassigned, never mutated in place, so the mapper sees the change.

@@ -102,8 +102,17 @@ class TimelineJson(TypeDecorator[tuple[Attempt, ...]]):
         return [{**dataclasses.asdict(a), "at": a.at.isoformat()} for a in value or ()]
 
     def process_result_value(self, value: list[dict[str, Any]] | None, dialect: Any) -> tuple[Attempt, ...]:
+        # Attempts stored before the timeline kept exchanges have no request/response: they load as "".
         return tuple(
-            Attempt(datetime.fromisoformat(a["at"]), a["step"], a["outcome"], a.get("detail", "")) for a in value or ()
+            Attempt(
+                datetime.fromisoformat(a["at"]),
+                a["step"],
+                a["outcome"],
+                a.get("detail", ""),
+                a.get("request", ""),
+                a.get("response", ""),
+            )
+            for a in value or ()
         )
 
 
@@ -133,6 +142,7 @@ order_records = Table(
     Column("ikas_total", MoneyText(), nullable=True),
     Column("fortnox_total", MoneyText(), nullable=True),
     Column("totals_match", Boolean, nullable=True),
+    Column("totals_explanation", Text, nullable=True),
     Column("intent", String(64), nullable=True),
     Column("claim_token", String(32), nullable=True),
     Column("claim_expires_at", UtcDateTime(), nullable=True),
