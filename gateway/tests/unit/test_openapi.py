@@ -92,3 +92,76 @@ def test_openapi_documents_the_line_statuses_and_page_limits(anonymous: TestClie
     assert parameters["page_size"]["schema"]["default"] == 50
     run = schema_of(document, "Run")["properties"]
     assert run["state"]["enum"] == ["queued", "running", "succeeded", "failed", "partially_failed"]
+
+
+def test_openapi_lists_the_order_routes_and_their_problems(anonymous: TestClient) -> None:
+    paths = anonymous.get("/openapi.json").json()["paths"]
+
+    expected = {
+        "/api/v1/orders": {"get"},
+        "/api/v1/orders/backfill": {"post"},
+        "/api/v1/orders/{order_id}": {"get"},
+        "/api/v1/orders/{order_id}/send": {"post"},
+        "/api/v1/orders/{order_id}/invoice": {"post"},
+        "/api/v1/orders/{order_id}/invoice/attach": {"post"},
+        "/api/v1/orders/{order_id}/invoice/email": {"post"},
+        "/api/v1/orders/{order_id}/invoice.pdf": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+    listed = {parameter["name"] for parameter in paths["/api/v1/orders"]["get"]["parameters"]}
+    assert listed == {"page", "page_size", "q", "status", "ordered_from", "ordered_to"}
+    assert set(paths["/api/v1/orders"]["get"]["responses"]) >= {"200", "401", "422", "503"}
+    for action in ("send", "invoice", "invoice/attach", "invoice/email"):
+        post = paths[f"/api/v1/orders/{{order_id}}/{action}"]["post"]
+        assert set(post["responses"]) >= {"200", "401", "403", "404", "409", "503"}, action
+        assert post["responses"]["200"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/Order"
+        }
+    one = paths["/api/v1/orders/{order_id}"]["get"]["responses"]
+    assert one["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/OrderDetail"}
+    assert one["404"]["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    pdf = paths["/api/v1/orders/{order_id}/invoice.pdf"]["get"]["responses"]
+    assert pdf["200"]["content"] == {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+    assert set(pdf) >= {"401", "404", "409", "503"}
+    backfill = paths["/api/v1/orders/backfill"]["post"]
+    assert backfill["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BackfillRequest"
+    }
+    assert set(backfill["responses"]) >= {"202", "401", "403", "409", "422", "503"}
+    assert backfill["responses"]["202"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/StartedRuns"
+    }
+
+
+def test_openapi_documents_the_order_document(anonymous: TestClient) -> None:
+    document = anonymous.get("/openapi.json").json()
+
+    order = schema_of(document, "Order")
+    assert set(order["required"]) == set(order["properties"])
+    assert order["properties"]["status"]["enum"] == ["error", "fulfilled", "created", "outgoing"]
+    money = schema_of(document, "Money")
+    assert money["properties"]["amount"]["type"] == "string"  # never a JSON number
+    assert set(money["required"]) == {"amount", "currency"}
+    email = schema_of(document, "InvoiceEmail")["properties"]
+    assert email["state"]["enum"] == ["not_requested", "sent", "unknown"]
+    detail = schema_of(document, "OrderDetail")
+    assert "timeline" in detail["required"]
+    assert set(schema_of(document, "TimelineEntry")["properties"]) == {
+        "at",
+        "step",
+        "outcome",
+        "detail",
+        "request",
+        "response",
+    }
+    page = schema_of(document, "OrderPage")
+    assert set(page["required"]) == {"items", "total", "page", "page_size", "last_order_sync_at"}
+    backfill = schema_of(document, "BackfillRequest")
+    assert set(backfill["properties"]) == {"from", "to", "dry_run"}
+    assert set(backfill["required"]) == {"from", "to"}
+    assert backfill["properties"]["from"]["format"] == "date-time"
+    assert backfill["additionalProperties"] is False
+    parameters = {p["name"]: p for p in document["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert parameters["page_size"]["schema"]["maximum"] == 200
+    assert parameters["status"]["schema"]["anyOf"][0]["enum"] == ["error", "fulfilled", "created", "outgoing"]
