@@ -157,6 +157,10 @@ def list_variant_type(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[Rec
     return _filtered(_ctx(info).store.variant_types.values(), **args)
 
 
+def list_product_attribute(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[Record]:
+    return _filtered(_ctx(info).store.product_attributes.values(), **args)
+
+
 def list_price_list(_: Any, info: GraphQLResolveInfo, **args: Any) -> list[Record]:
     return _filtered(_ctx(info).store.price_lists.values(), **args)
 
@@ -313,6 +317,40 @@ def save_product_tag(_: Any, info: GraphQLResolveInfo, input: Record) -> Record:
     return tag
 
 
+def save_product_attribute(_: Any, info: GraphQLResolveInfo, input: Record) -> Record:
+    """saveProductAttribute: create (no id) or replace an attribute; options keep their ids when given [?]."""
+    c = _ctx(info)
+    now = c.state.now_ms()
+    existing = c.store.product_attributes.get(input["id"]) if input.get("id") else None
+    if input.get("id") and existing is None:
+        raise IkasError(f"Product attribute not found: {input['id']}")
+    attribute = {
+        "id": existing["id"] if existing else new_id(),
+        "name": input["name"],
+        "description": input.get("description"),
+        "type": input["type"],
+        "options": [
+            {
+                "id": option.get("id") or new_id(),
+                "name": option["name"],
+                "colorCode": option.get("colorCode"),
+                "thumbnailImageId": option.get("thumbnailImageId"),
+                "createdAt": now,
+                "updatedAt": now,
+                "deleted": bool(option.get("deleted")),
+            }
+            for option in input.get("options") or []
+        ],
+        "tableTemplate": input.get("tableTemplate"),
+        "translations": input.get("translations") or [],
+        "createdAt": existing["createdAt"] if existing else now,
+        "updatedAt": now,
+        "deleted": bool(input.get("deleted")),
+    }
+    c.store.product_attributes[attribute["id"]] = attribute
+    return attribute
+
+
 def add_order_invoice(_: Any, info: GraphQLResolveInfo, input: Record) -> Record:
     c = _ctx(info)
     return model.add_invoice(c.store, input, c.installation.name, c.installation.store_app_id, c.state.now_ms(), c.emit)
@@ -391,6 +429,7 @@ QUERIES: dict[str, Resolver] = {
     "listProductTag": list_product_tag,
     "listVariantType": list_variant_type,
     "listPriceList": list_price_list,
+    "listProductAttribute": list_product_attribute,
     "listSalesChannel": list_sales_channel,
     "getSalesChannel": get_sales_channel,
     "listTaxSettings": list_tax_settings,
@@ -407,6 +446,7 @@ MUTATIONS: dict[str, Resolver] = {
     "saveVariantPrices": save_variant_prices,
     "saveProductStockLocations": save_product_stock_locations,
     "saveProductTag": save_product_tag,
+    "saveProductAttribute": save_product_attribute,
     "addOrderInvoice": add_order_invoice,
     "getOrderInvoicePdfUrl": get_order_invoice_pdf_url,
     "addCustomTimelineEntry": add_custom_timeline_entry,
@@ -416,8 +456,10 @@ MUTATIONS: dict[str, Resolver] = {
 
 # The scope family each operation needs (fact sheet §2.4 [M]); operations not listed need none.
 REQUIRED_SCOPE: dict[str, str] = {
-    **dict.fromkeys(["listProduct", "listProductTag", "listVariantType", "listPriceList"], "read_products"),
-    **dict.fromkeys(["saveProduct", "saveVariantPrices", "saveProductTag"], "write_products"),
+    **dict.fromkeys(
+        ["listProduct", "listProductTag", "listVariantType", "listPriceList", "listProductAttribute"], "read_products"
+    ),
+    **dict.fromkeys(["saveProduct", "saveVariantPrices", "saveProductTag", "saveProductAttribute"], "write_products"),
     **dict.fromkeys(["listStockLocation", "listProductStockLocation"], "read_inventories"),
     "saveProductStockLocations": "write_inventories",
     "listOrder": "read_orders",

@@ -88,6 +88,7 @@ class Store:
     stock_locations: dict[str, Record] = field(default_factory=dict)
     tags: dict[str, Record] = field(default_factory=dict)
     variant_types: dict[str, Record] = field(default_factory=dict)
+    product_attributes: dict[str, Record] = field(default_factory=dict)  # id -> ProductAttribute
     tax_settings: dict[str, Record] = field(default_factory=dict)
     global_tax_settings: Record = field(default_factory=dict)
     products: dict[str, Record] = field(default_factory=dict)  # without stocks/tags/totalStock (derived)

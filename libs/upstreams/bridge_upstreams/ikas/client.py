@@ -146,6 +146,28 @@ class IkasClient:
             return None
         return self._read("getGlobalTaxSettings", lambda: m.global_tax_settings_from_json(raw))
 
+    def list_product_attributes(self, tenant_id: str, *, name: str | None = None) -> list[m.ProductAttribute]:
+        """The store's product attributes, optionally only those named exactly `name` (ikas's filter)."""
+        variables = {"name": {"eq": name} if name is not None else None}
+        return self._list(tenant_id, "listProductAttribute", variables, m.product_attribute_from_json)
+
+    def product_attribute_values(self, tenant_id: str, product_ids: Sequence[str]) -> list[m.ProductAttributeValues]:
+        """The attribute values of these products and their variants (products ikas does not have are absent)."""
+        found: list[m.ProductAttributeValues] = []
+        ids = list(dict.fromkeys(product_ids))
+        for start in range(0, len(ids), MAX_PAGE_SIZE):
+            chunk = ids[start : start + MAX_PAGE_SIZE]
+            found.extend(
+                self._pages(
+                    tenant_id,
+                    "listProductAttributeValues",
+                    {"id": _string_filter(chunk)},
+                    m.product_attribute_values_from_json,
+                    MAX_PAGE_SIZE,
+                )
+            )
+        return found
+
     # --- products -------------------------------------------------------------------------------
 
     def iter_products(

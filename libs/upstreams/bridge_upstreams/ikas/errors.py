@@ -32,6 +32,8 @@ REQUIRED_SCOPE: Final[Mapping[str, str | None]] = {
     "listTaxSettings": None,
     "getGlobalTaxSettings": None,
     "listProduct": "read_products",
+    "listProductAttribute": "read_products",
+    "listProductAttributeValues": "read_products",
     "getProductForSave": "read_products",
     "saveProduct": "write_products",
     "saveVariantPrices": "write_products",

@@ -328,6 +328,36 @@ class StockUpdate:
     count: Decimal
 
 
+# --- product attributes -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductAttribute:
+    """A product attribute (listProductAttribute); `options` are (id, name) of choice attributes."""
+
+    id: str
+    name: str
+    type: str
+    deleted: bool
+    options: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class AttributeValue:
+    attribute_id: str | None
+    option_id: str | None
+    value: str | None
+
+
+@dataclass(frozen=True)
+class ProductAttributeValues:
+    """The attribute values of one product and of each of its variants (variant id -> values)."""
+
+    product_id: str
+    values: tuple[AttributeValue, ...]
+    variants: Mapping[str, tuple[AttributeValue, ...]]
+
+
 # --- orders -----------------------------------------------------------------------------------------
 
 
@@ -810,6 +840,35 @@ def order_from_json(raw: Mapping[str, Any]) -> Order:
             for p in _list(raw.get("paymentMethods"))
         ),
         invoices=tuple(invoice_from_json(i) for i in _list(raw.get("invoices"))),
+    )
+
+
+def product_attribute_from_json(raw: Mapping[str, Any]) -> ProductAttribute:
+    return ProductAttribute(
+        id=_str(raw["id"]),
+        name=_str(raw["name"]),
+        type=_str(raw["type"]),
+        deleted=_bool(raw["deleted"]),
+        options=tuple((_str(o["id"]), _str(o["name"])) for o in _list(raw.get("options"))),
+    )
+
+
+def _attribute_values(raw: Any) -> tuple[AttributeValue, ...]:
+    return tuple(
+        AttributeValue(
+            attribute_id=_opt_str(a.get("productAttributeId")),
+            option_id=_opt_str(a.get("productAttributeOptionId")),
+            value=_opt_str(a.get("value")),
+        )
+        for a in _list(raw)
+    )
+
+
+def product_attribute_values_from_json(raw: Mapping[str, Any]) -> ProductAttributeValues:
+    return ProductAttributeValues(
+        product_id=_str(raw["id"]),
+        values=_attribute_values(raw.get("attributes")),
+        variants={_str(v["id"]): _attribute_values(v.get("attributes")) for v in _list(raw.get("variants"))},
     )
 
 
