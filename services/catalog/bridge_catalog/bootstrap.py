@@ -30,7 +30,7 @@ from bridge_catalog.app.product_lines import ListProductLines, ListStockLocation
 from bridge_catalog.app.product_sync import SyncProducts
 from bridge_catalog.app.purge_tenant_data import PurgeTenantData
 from bridge_catalog.app.relations import MatchProducts, RelinkLine, ResetRelations, UnlinkLine
-from bridge_catalog.app.runs import GetCatalogRun, ListCatalogRuns, RunDueSyncs, StartCatalogRun
+from bridge_catalog.app.runs import FollowUpWakeUps, GetCatalogRun, ListCatalogRuns, RunDueSyncs, StartCatalogRun
 from bridge_catalog.app.stock_sync import SyncStock
 from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
@@ -125,13 +125,17 @@ def build(
             "stock": sync_stock,
         }
         huey = make_huey(QUEUE_NAME, queue_url=settings.queue_url, data_dir=settings.data_dir)
+
+        def follow_up(tenant_id: str, scope: str, run_id: str) -> str | None:
+            return FollowUpWakeUps(sql_ledger)(tenant_id, scope, run_id)  # handlers run once the queue exists
+
         run_queue = RunQueue(
             huey=huey,
             engine=engine,
             table=runs,
-            handlers={scope: partial(_execute, use_case) for scope, use_case in handlers.items()},
+            handlers={scope: partial(_execute, use_case, follow_up) for scope, use_case in handlers.items()},
         )
-        ledger = SqlRunLedger(run_queue, engine)
+        ledger = sql_ledger = SqlRunLedger(run_queue, engine)
     if delete_tenant_data is None:
         delete_tenant_data = SqlTenantData(engine).delete_all if engine is not None else _no_database
     return Services(
@@ -148,7 +152,7 @@ def build(
         reset_relations=reset,
         sync_products=sync_products,
         sync_stock=sync_stock,
-        start_run=StartCatalogRun(ledger) if ledger else None,
+        start_run=StartCatalogRun(ledger, uow_for) if ledger else None,
         run_due_syncs=RunDueSyncs(ledger, SqlDueTenants(engine)) if ledger and engine is not None else None,
         get_run=GetCatalogRun(ledger) if ledger else None,
         list_runs=ListCatalogRuns(ledger) if ledger else None,
@@ -159,17 +163,34 @@ def build(
     )
 
 
-def _execute(use_case: RunUseCase, context: RunContext) -> RunOutcome:
+FollowUp = Callable[[str, str, str], object]
+
+
+def _execute(use_case: RunUseCase, follow_up: FollowUp, context: RunContext) -> RunOutcome:
     """A run handler: the use case's report as the ledger's outcome. A paused connection ends the run with a
-    clear error and keeps the tenant's work (the next run after reconnecting picks it up)."""
+    clear error and keeps the tenant's work (the next run after reconnecting picks it up). Whatever the
+    outcome, a webhook that woke the scope while the run went gets one more run after it (FollowUpWakeUps),
+    except while the connection is paused: the run after reconnecting reads every change since the watermark."""
+    paused = False
     try:
         report = use_case(context.tenant_id, context)
-    except ConnectionPaused as paused:
-        return RunOutcome(FAILED, errors=[{"message": paused.message, "upstream_code": paused.reason}])
+    except ConnectionPaused as error:
+        paused = True
+        return RunOutcome(FAILED, errors=[{"message": error.message, "upstream_code": error.reason}])
     except DomainError as error:
         log.warning("run failed", extra={"run_id": context.run_id, "scope": context.scope, "error": error.message})
         return RunOutcome(FAILED, errors=[{"message": error.message}])
+    finally:
+        if not paused and not context.lease_lost():  # a run taken over elsewhere is followed up by its new worker
+            _follow_up_quietly(follow_up, context)
     return RunOutcome(report.state, report.counts, report.errors, report.result)
+
+
+def _follow_up_quietly(follow_up: FollowUp, context: RunContext) -> None:
+    try:
+        follow_up(context.tenant_id, context.scope, context.run_id)
+    except Exception:  # the run's own outcome still counts; scheduled runs cover a lost wake-up
+        log.exception("could not queue the run a webhook asked for", extra={"run_id": context.run_id})
 
 
 def _no_database(tenant_id: str) -> int:

@@ -284,6 +284,17 @@ class RunLedger(Protocol):
     def get(self, tenant_id: str, run_id: str) -> RunRecord | None: ...
     def list(self, tenant_id: str, scope: str | None, page: int, page_size: int) -> tuple[list[RunRecord], int]: ...
 
+    def request_follow_up(self, tenant_id: str, run_id: str) -> bool:
+        """A wake-up for the active run `run_id`: True when it is still queued (it reads the change when it
+        starts) or running, then marked so that one more run of its scope follows it (`release` tells);
+        False when it is no longer active (submit again). Marking twice still means one more run."""
+        ...
+
+    def release(self, tenant_id: str, run_id: str) -> bool:
+        """The run's handler is done: from now on a submit of its tenant and scope queues a new run (behind
+        this one, which still finishes first). True when a wake-up asked for one more run while it ran."""
+        ...
+
 
 class DueTenants(Protocol):
     """Tenants whose automatic sync of a scope is on."""

@@ -52,6 +52,12 @@ class CatalogSettings:
     def changes_sync_mode(self, other: CatalogSettings) -> bool:
         return self.products.sync_mode != other.products.sync_mode
 
+    def syncs_automatically(self, scope: str) -> bool:
+        """Whether scheduled runs and webhooks include `scope` (products or stock)."""
+        if scope == "products":
+            return self.products.sync_automatically
+        return scope == "stock" and self.stock.sync_automatically
+
 
 def _id_problem(value: str | None) -> str | None:
     if value is None:

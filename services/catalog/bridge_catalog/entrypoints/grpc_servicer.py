@@ -293,6 +293,8 @@ class CatalogRunServicer(catalog_pb2_grpc.CatalogRunServiceServicer):
     ) -> catalog_pb2.StartCatalogRunResponse:
         tag_tenant(request.tenant_id)
         run = self._need(self._services.start_run)(request.tenant_id, request.scope, request.trigger)
+        if run is None:  # a webhook while the scope's automatic sync is off: nothing started, no run
+            return catalog_pb2.StartCatalogRunResponse()
         return catalog_pb2.StartCatalogRunResponse(run=run_to_proto(run))
 
     @maps_errors

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, update
 
 from bridge_catalog.adapters.db.tables import catalog_settings, runs
 from bridge_catalog.app.ports import RunRecord
-from bridge_platform.jobs import PRIORITY_BULK, PRIORITY_INTERACTIVE, RunQueue
+from bridge_platform.jobs import PRIORITY_BULK, PRIORITY_INTERACTIVE, QUEUED, RUNNING, RunQueue
 
 _INTERACTIVE = frozenset({"match", "preview", "reset"})
+# The mark a wake-up leaves on a running run's payload (the handler read its payload when it started).
+FOLLOW_UP_REQUESTED: Final = "follow_up_requested"
 
 
 def record_of(row: Mapping[str, Any]) -> RunRecord:
@@ -48,6 +50,33 @@ class SqlRunLedger:
     def get(self, tenant_id: str, run_id: str) -> RunRecord | None:
         row = self._queue.get(tenant_id, run_id)
         return record_of(row) if row else None
+
+    def request_follow_up(self, tenant_id: str, run_id: str) -> bool:
+        c = runs.c
+        mine = (c.id == run_id) & (c.tenant_id == tenant_id) & c.exclusive_key.is_not(None)
+        with self._engine.begin() as connection:
+            row = connection.execute(select(c.state, c.payload).where(mine)).first()
+            if row is None:
+                return False
+            if row.state == QUEUED:
+                return True
+            # Only while the run still holds its tenant and scope: its end releases that hold before it reads
+            # the mark, so a mark set here is always seen (the conditional update and the release serialize on
+            # the row).
+            marked = connection.execute(
+                update(runs)
+                .where(mine, c.state == RUNNING)
+                .values(payload={**(row.payload or {}), FOLLOW_UP_REQUESTED: True})
+            ).rowcount
+        return bool(marked)
+
+    def release(self, tenant_id: str, run_id: str) -> bool:
+        c = runs.c
+        mine = (c.id == run_id) & (c.tenant_id == tenant_id)
+        with self._engine.begin() as connection:
+            connection.execute(update(runs).where(mine).values(exclusive_key=None))
+            payload = connection.execute(select(c.payload).where(mine)).scalar()
+        return bool((payload or {}).get(FOLLOW_UP_REQUESTED))
 
     def list(self, tenant_id: str, scope: str | None, page: int, page_size: int) -> tuple[list[RunRecord], int]:
         where = [runs.c.tenant_id == tenant_id]
