@@ -368,6 +368,8 @@ class FakeCatalog:
         self.line_requests: list[tuple[str, PageRequest, str, LineStatus | None]] = []
         self.actions: list[tuple[str, str, str]] = []  # (action, tenant id, line id)
         self.started: list[tuple[str, str, str]] = []  # (tenant id, scope, trigger)
+        self.wake_ups: list[tuple[str, str]] = []  # (tenant id, scope) of every webhook wake-up
+        self.follow_ups: set[str] = set()  # ids of running runs that one more run is to follow
         self.error: Exception | None = None  # raised by every line, location and run call when set
 
     # ---- settings
@@ -507,6 +509,22 @@ class FakeCatalog:
                 raise Conflict(f"a {scope} run is already going", {"run_id": run.id})
         self.started.append((tenant_id, scope, trigger))
         return self.add_run(tenant_id, scope, "queued", trigger=trigger)
+
+    def wake_sync(self, tenant_id: str, scope: str) -> str | None:
+        """Like the service: nothing while the scope's automatic sync is off, the run going (marked for one more
+        run in `follow_ups`) when there is one, else a queued run with the trigger `webhook`."""
+        self._fail_if_asked()
+        self.wake_ups.append((tenant_id, scope))
+        settings = self.get_settings(tenant_id)
+        if not (settings.products if scope == "products" else settings.stock).sync_automatically:
+            return None
+        for run in self.runs.get(tenant_id, []):
+            if run.scope == scope and run.state in ("queued", "running"):
+                if run.state == "running":
+                    self.follow_ups.add(run.id)
+                return run.id
+        self.started.append((tenant_id, scope, "webhook"))
+        return self.add_run(tenant_id, scope, "queued", trigger="webhook").id
 
     def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
         self._fail_if_asked()

@@ -36,10 +36,24 @@ def wake_orders(clients: GatewayClients, result: WebhookResult) -> object:
     return clients.orders.handle_order_webhook(result.tenant_id, result.entity_id, result.scope)
 
 
+def wake_catalog(scope: str) -> WakeUp:
+    """The catalog's `products` or `stock` sync of the tenant: a run now, or one more after the run going; the
+    catalog starts nothing while that scope's automatic sync is off (the webhook carries no settings)."""
+
+    def wake(clients: GatewayClients, result: WebhookResult) -> object:
+        return clients.catalog.wake_sync(result.tenant_id, scope)
+
+    return wake
+
+
 # ikas webhook scope -> who is woken by an accepted delivery of it.
 WAKE_UPS: Final[dict[str, WakeUp]] = {
     "store/order/created": wake_orders,
     "store/order/updated": wake_orders,
+    "store/product/created": wake_catalog("products"),
+    "store/product/updated": wake_catalog("products"),
+    "store/stock/created": wake_catalog("stock"),
+    "store/stock/updated": wake_catalog("stock"),
 }
 
 

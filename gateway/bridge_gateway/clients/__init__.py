@@ -142,6 +142,12 @@ class CatalogService(Protocol):
         details while a run of that tenant and scope is going."""
         ...
 
+    def wake_sync(self, tenant_id: str, scope: str) -> str | None:
+        """An ikas product or stock webhook as a wake-up of the `products` or `stock` sync: the id of the run
+        queued, or of the run going (one more run then follows it); None when the tenant's automatic sync of
+        the scope is off. Never a Conflict; a short deadline, as the webhook's answer waits for it."""
+        ...
+
     def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
         """Runs newest first, of one scope or all."""
         ...

@@ -3,6 +3,7 @@ product lines, stock locations and catalog runs."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Final
 
 import grpc
@@ -23,6 +24,9 @@ from bridge_gateway.models import (
 )
 
 SERVICE_NAME: Final = catalog_pb2.DESCRIPTOR.services_by_name["CatalogSettingsService"].full_name
+# A webhook's answer waits for its wake-up: well below the channel's default deadline (ikas wants a fast 200).
+WAKE_UP_TIMEOUT_S: Final = 3.0
+WEBHOOK_TRIGGER: Final = "webhook"
 
 _LINE_STATUS: Final[dict[catalog_pb2.LineStatus, LineStatus]] = {
     catalog_pb2.LINE_STATUS_SYNCED: "synced",
@@ -165,6 +169,13 @@ class CatalogClient:
     def start_run(self, tenant_id: str, scope: str, *, trigger: str) -> Run:
         request = catalog_pb2.StartCatalogRunRequest(tenant_id=tenant_id, scope=scope, trigger=trigger)
         return run_from_proto(call("catalog", self._runs.StartCatalogRun, request).run)
+
+    def wake_sync(self, tenant_id: str, scope: str) -> str | None:
+        request = catalog_pb2.StartCatalogRunRequest(tenant_id=tenant_id, scope=scope, trigger=WEBHOOK_TRIGGER)
+        wake_up = partial(self._runs.StartCatalogRun, timeout=WAKE_UP_TIMEOUT_S)
+        response = call("catalog", wake_up, request)
+        # An answer without a run: the tenant's automatic sync of the scope is off, nothing was started.
+        return response.run.id if response.HasField("run") and response.run.id else None
 
     def list_runs(self, tenant_id: str, page: PageRequest, *, scope: str | None = None) -> RunPage:
         request = catalog_pb2.ListCatalogRunsRequest(tenant_id=tenant_id, page=page_to_proto(page), scope=scope or "")
