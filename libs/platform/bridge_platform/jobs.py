@@ -32,7 +32,7 @@ from typing import Any, Final
 from huey import PriorityRedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer
-from sqlalchemy import JSON, Column, Engine, Index, Integer, MetaData, String, Table, select, update
+from sqlalchemy import JSON, Column, Engine, Index, Integer, MetaData, String, Table, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bridge_platform.db import UtcDateTime
@@ -255,6 +255,23 @@ class RunQueue:
         with self._engine.begin() as connection:
             row = connection.execute(select(self._runs).where(runs.id == run_id, runs.tenant_id == tenant_id)).first()
         return dict(row._mapping) if row else None
+
+    def page(self, tenant_id: str, scope: str | None, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
+        """One page of a tenant's runs (of one scope, or all), newest first, and how many there are."""
+        runs = self._runs.c
+        where = [runs.tenant_id == tenant_id]
+        if scope:
+            where.append(runs.scope == scope)
+        with self._engine.begin() as connection:
+            total = connection.scalar(select(func.count()).select_from(self._runs).where(*where)) or 0
+            rows = connection.execute(
+                select(self._runs)
+                .where(*where)
+                .order_by(runs.created_at.desc(), runs.id)
+                .offset((page - 1) * page_size)
+                .limit(page_size)
+            ).all()
+        return [dict(row._mapping) for row in rows], int(total)
 
     # -- executing ------------------------------------------------------------------------------
 

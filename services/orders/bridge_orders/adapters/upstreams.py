@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -97,27 +96,6 @@ class HttpIkasOrders:
     def prices_include_vat(self, tenant_id: str) -> bool:
         settings = self._client.get_global_tax_settings(tenant_id)
         return not (settings is not None and settings.tax_excluded_on_prices)
-
-
-class FortnoxSkuArticleNumbers:
-    """ArticleNumbers STAND-IN until the catalog's relations are reachable over gRPC (issue 7): a variant is
-    related when an active Fortnox article's ArticleNumber equals its trimmed SKU exactly, which is the
-    catalog's own matching rule (product.md §3). It ignores unlinked (`ignored`) lines, which only the catalog
-    knows; the catalog gRPC adapter replaces it."""
-
-    def __init__(self, client: FortnoxClient) -> None:
-        self._client = client
-
-    def for_variants(self, tenant_id: str, variants: Mapping[str, str | None]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for variant_id, sku in variants.items():
-            number = (sku or "").strip()
-            if not number:
-                continue
-            article = self._client.get_article(tenant_id, number)
-            if article is not None and article.number == number and article.active is not False:
-                found[variant_id] = number
-        return found
 
 
 def _summary(order: Order) -> FortnoxOrderSummary:

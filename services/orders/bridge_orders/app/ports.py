@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 from bridge_orders.domain.ikas_order import IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
@@ -110,3 +110,161 @@ class FortnoxCustomers(Protocol):
     def find_by_organisation_number(self, tenant_id: str, number: str) -> tuple[str, str | None] | None: ...
     def create(self, tenant_id: str, draft: CustomerDraft) -> str: ...
     def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None: ...
+
+
+# -- order runs, webhook wake-ups and the read side -----------------------------------------------------------
+
+
+class IkasOrderFeed(Protocol):
+    """Orders of one tenant's ikas store, read in bulk, each order once. Raises UpstreamUnavailable,
+    UpstreamRejected, or a Conflict whose details name reason needs_reauth|disconnected (connection paused)."""
+
+    def updated_since(self, tenant_id: str, since: datetime) -> Iterator[IkasOrder]:
+        """Orders updated at or after `since`, oldest updatedAt first."""
+        ...
+
+    def placed_between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[IkasOrder]:
+        """Orders with orderedAt in [start, end), oldest first."""
+        ...
+
+
+class OrderMarks(Protocol):
+    """Named instants of one tenant (the run's updatedAt watermark, the last order sync); each call is a
+    transaction of its own."""
+
+    def get(self, tenant_id: str, name: str) -> datetime | None: ...
+    def set(self, tenant_id: str, name: str, at: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class WakeUp:
+    """An order a webhook woke up; `wakes` tells this wake-up from a later one of the same order."""
+
+    ikas_order_id: str
+    wakes: int
+
+
+class WakeUps(Protocol):
+    """Orders woken by webhooks, durable until a run processed them."""
+
+    def add(self, tenant_id: str, ikas_order_id: str, scope: str, at: datetime) -> None:
+        """Records the wake-up (one row per order, however many webhooks came); committed when it returns."""
+        ...
+
+    def pending(self, tenant_id: str, limit: int) -> list[WakeUp]: ...
+    def done(self, tenant_id: str, wake_up: WakeUp) -> None:
+        """Forgets the wake-up, unless the order was woken again since it was read."""
+        ...
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """ListOrders' filters: `query` matches order number, customer name or e-mail (case-insensitive);
+    ordered_at in [ordered_from, ordered_to)."""
+
+    query: str = ""
+    status: str | None = None
+    ordered_from: datetime | None = None
+    ordered_to: datetime | None = None
+
+
+class OrderReads(Protocol):
+    """The read side over one tenant's order records; another tenant's records are invisible."""
+
+    def page(self, tenant_id: str, filters: OrderFilter, page: int, page_size: int) -> tuple[list[OrderRecord], int]:
+        """Newest ordered_at first, and how many match."""
+        ...
+
+    def by_id(self, tenant_id: str, record_id: str) -> OrderRecord | None: ...
+    def unfinished(self, tenant_id: str, except_waiting: Sequence[str], limit: int) -> list[OrderRecord]:
+        """Records with an open intent, in error, or outgoing (not in Fortnox yet) except those waiting for
+        one of `except_waiting` (waits that only a change of the ikas order ends); least recently updated
+        first."""
+        ...
+
+
+@dataclass
+class RunReport:
+    """What a run handler returns: state, counts, per-entity errors, a result document."""
+
+    state: str = "succeeded"
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+class RunProgress(Protocol):
+    """What a run handler may tell about itself while it runs."""
+
+    def progress(self, done: int, total: int | None = None) -> None: ...
+    def lease_lost(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of the ledger, as the orders service shows it."""
+
+    id: str
+    tenant_id: str
+    scope: str
+    trigger: str
+    state: str
+    progress_done: int
+    progress_total: int | None
+    counts: Mapping[str, int]
+    errors: Sequence[Mapping[str, Any]]
+    result: Mapping[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class RunLedger(Protocol):
+    """The service's durable run queue and its ledger."""
+
+    def submit(self, tenant_id: str, scope: str, trigger: str, payload: Mapping[str, Any]) -> tuple[str, bool]:
+        """Queues a run; an active run of the same tenant and scope is returned instead (created False)."""
+        ...
+
+    def follow_up(self, tenant_id: str, scope: str, after_run_id: str, trigger: str) -> str:
+        """Queues one run of `scope` to start once the running run `after_run_id` ended (idempotent: one
+        follow-up per running run, however often it is asked for)."""
+        ...
+
+    def get(self, tenant_id: str, run_id: str) -> RunRecord | None: ...
+    def list(self, tenant_id: str, scope: str | None, page: int, page_size: int) -> tuple[list[RunRecord], int]: ...
+
+
+class DueTenants(Protocol):
+    """Tenants whose automatic order sync is on."""
+
+    def due(self) -> list[str]: ...
+
+
+class ProcessedOrder(Protocol):
+    """What came of one order (ProcessOrderResult): the ExportOrderResult outcome, the record's status
+    (None when not listed), why, and whether any Fortnox or ikas write happened."""
+
+    @property
+    def outcome(self) -> str: ...
+    @property
+    def status(self) -> str | None: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def wrote(self) -> bool: ...
+
+
+class OrderProcessor(Protocol):
+    """One order through ProcessOrder (the Fortnox order, then invoice, e-mail and PDF per the settings),
+    safe to repeat at any time. `order` is the order already read (a run's page); None reads it."""
+
+    def __call__(
+        self, tenant_id: str, ikas_order_id: str, *, manual: bool, order: IkasOrder | None
+    ) -> ProcessedOrder: ...
+
+
+class StoreNames(Protocol):
+    """The tenant's ikas store name (links into the ikas admin). Raises NotFound for an unknown tenant."""
+
+    def store_name(self, tenant_id: str) -> str: ...

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
 
 import grpc
 
 from bridge.common.v1 import common_pb2
 from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
 from bridge_orders.app.manage_settings import UpdateOrderSettingsRequest
+from bridge_orders.app.order_runs import StartOrderRunRequest
+from bridge_orders.app.ports import OrderFilter
 from bridge_orders.bootstrap import Services
+from bridge_orders.domain.order_record import CREATED, ERROR, FULFILLED, OUTGOING, Money, OrderRecord
 from bridge_orders.domain.settings import OrderSettings, parse_sync_from
-from bridge_platform.errors import InvalidInput
+from bridge_platform.common_messages import entity_error, money_to_proto, run_to_proto, timestamp
+from bridge_platform.errors import DomainError, FieldViolation, InvalidInput
 from bridge_platform.grpc_errors import maps_errors
 from bridge_platform.telemetry import tag_tenant
 
@@ -119,11 +124,186 @@ class OrderTenantDataServicer(orders_pb2_grpc.OrderTenantDataServiceServicer):
         return orders_pb2.PurgeTenantDataResponse(records_deleted=deleted)
 
 
+T = TypeVar("T")
+
+_STATUS_TO_PROTO: Final = {
+    ERROR: orders_pb2.ORDER_STATUS_ERROR,
+    FULFILLED: orders_pb2.ORDER_STATUS_FULFILLED,
+    CREATED: orders_pb2.ORDER_STATUS_CREATED,
+    OUTGOING: orders_pb2.ORDER_STATUS_OUTGOING,
+}
+_STATUS_FROM_PROTO: Final = {number: name for name, number in _STATUS_TO_PROTO.items()}
+
+
+def _need(use_case: T | None) -> T:
+    if use_case is None:
+        raise DomainError("this orders process was built without its database")
+    return use_case
+
+
+def _time(message: Any, name: str) -> datetime | None:
+    """A Timestamp field as an aware datetime; unset is None."""
+    return getattr(message, name).ToDatetime(tzinfo=UTC) if message.HasField(name) else None
+
+
+def order_to_proto(record: OrderRecord, store_url: str, *, with_timeline: bool) -> orders_pb2.Order:
+    error = record.error
+    return orders_pb2.Order(
+        id=record.id,
+        ikas_order_id=record.ikas_order_id,
+        ikas_order_number=record.ikas_order_number,
+        # The order in the tenant's ikas admin; ikas-api.md names no admin URLs, so this mirrors the product
+        # links' /admin/product/edit/{id} (the ikas sandbox serves any admin path naming the order).
+        ikas_url=f"{store_url}/admin/order/detail/{record.ikas_order_id}",
+        ordered_at=timestamp(record.ordered_at),
+        customer=orders_pb2.Customer(name=record.customer_name, email=record.customer_email or ""),
+        status=_STATUS_TO_PROTO.get(record.status, orders_pb2.ORDER_STATUS_UNSPECIFIED),
+        waiting_reason=record.waiting_reason or "",
+        error=entity_error(error.message, error.upstream_code, error.hint, error.at) if error else None,
+        fortnox_state=record.fortnox_state or "",
+        fortnox_order_number=record.fortnox_order_number or "",
+        fortnox_invoice_number=record.fortnox_invoice_number or "",
+        invoice_email_state=record.invoice_email_state,
+        invoice_email_at=timestamp(record.invoice_email_at),
+        invoice_attached_at=timestamp(record.invoice_attached_at),
+        ikas_total=_money(record.ikas_total),
+        fortnox_total=_money(record.fortnox_total),
+        totals_match=record.totals_match,
+        totals_explanation=record.totals_explanation or "",
+        timeline=[
+            orders_pb2.TimelineEntry(
+                at=timestamp(attempt.at),
+                step=attempt.step,
+                outcome=attempt.outcome,
+                detail=attempt.detail,
+                request=attempt.request,
+                response=attempt.response,
+            )
+            for attempt in (record.timeline if with_timeline else ())
+        ],
+        updated_at=timestamp(record.updated_at),
+    )
+
+
+def _money(money: Money | None) -> common_pb2.Money | None:
+    return money_to_proto(money.amount, money.currency) if money is not None else None
+
+
+class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    def _store_url(self, tenant_id: str) -> str:
+        store = self._services.store_names.store_name(tenant_id)
+        return self._services.ikas_store_url.replace("{store}", store).rstrip("/")
+
+    def _order(self, tenant_id: str, record_id: str) -> orders_pb2.Order:
+        record = _need(self._services.get_order)(tenant_id, record_id)
+        return order_to_proto(record, self._store_url(tenant_id), with_timeline=True)
+
+    @maps_errors
+    def ListOrders(
+        self, request: orders_pb2.ListOrdersRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.ListOrdersResponse:
+        tag_tenant(request.tenant_id)
+        filters = OrderFilter(
+            query=request.query,
+            status=_STATUS_FROM_PROTO.get(request.status) if request.status else None,
+            ordered_from=_time(request, "ordered_from"),
+            ordered_to=_time(request, "ordered_to"),
+        )
+        if request.status and filters.status is None:
+            raise InvalidInput("unknown status", [FieldViolation("status", "invalid_choice", "unknown order status")])
+        page = _need(self._services.list_orders)(request.tenant_id, filters, request.page.page, request.page.page_size)
+        url = self._store_url(request.tenant_id) if page.orders else ""
+        return orders_pb2.ListOrdersResponse(
+            orders=[order_to_proto(record, url, with_timeline=False) for record in page.orders],
+            page=common_pb2.PageInfo(page=page.page, page_size=page.page_size, total=page.total),
+            last_order_sync_at=timestamp(page.last_order_sync_at),
+        )
+
+    @maps_errors
+    def GetOrder(
+        self, request: orders_pb2.GetOrderRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.GetOrderResponse:
+        tag_tenant(request.tenant_id)
+        return orders_pb2.GetOrderResponse(order=self._order(request.tenant_id, request.order_id))
+
+    @maps_errors
+    def SendOrder(
+        self, request: orders_pb2.OrderActionRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.OrderActionResponse:
+        tag_tenant(request.tenant_id)
+        ikas_order_id = _need(self._services.get_order).ikas_order_id(request.tenant_id, request.order_id)
+        self._services.send_order(request.tenant_id, ikas_order_id, manual=True, order=None)
+        return orders_pb2.OrderActionResponse(order=self._order(request.tenant_id, request.order_id))
+
+    @maps_errors
+    def HandleOrderWebhook(
+        self, request: orders_pb2.HandleOrderWebhookRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.HandleOrderWebhookResponse:
+        tag_tenant(request.tenant_id)
+        accepted = _need(self._services.handle_webhook)(request.tenant_id, request.ikas_order_id, request.scope)
+        return orders_pb2.HandleOrderWebhookResponse(accepted=accepted)
+
+
+class OrderRunServicer(orders_pb2_grpc.OrderRunServiceServicer):
+    def __init__(self, services: Services) -> None:
+        self._services = services
+
+    @maps_errors
+    def StartOrderRun(
+        self, request: orders_pb2.StartOrderRunRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.StartOrderRunResponse:
+        tag_tenant(request.tenant_id)
+        run = _need(self._services.start_run)(
+            StartOrderRunRequest(
+                tenant_id=request.tenant_id,
+                scope=request.scope,
+                trigger=request.trigger,
+                backfill_from=_time(request, "backfill_from"),
+                backfill_to=_time(request, "backfill_to"),
+                dry_run=request.dry_run,
+            )
+        )
+        return orders_pb2.StartOrderRunResponse(run=run_to_proto(run))
+
+    @maps_errors
+    def RunDueSyncs(
+        self, request: orders_pb2.RunDueOrderSyncsRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.RunDueOrderSyncsResponse:
+        due = _need(self._services.run_due_syncs)(request.scope)
+        return orders_pb2.RunDueOrderSyncsResponse(enqueued=due.enqueued, skipped=due.skipped)
+
+    @maps_errors
+    def ListOrderRuns(
+        self, request: orders_pb2.ListOrderRunsRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.ListOrderRunsResponse:
+        tag_tenant(request.tenant_id)
+        page = _need(self._services.list_runs)(
+            request.tenant_id, request.scope or None, request.page.page, request.page.page_size
+        )
+        return orders_pb2.ListOrderRunsResponse(
+            runs=[run_to_proto(run) for run in page.runs],
+            page=common_pb2.PageInfo(page=page.page, page_size=page.page_size, total=page.total),
+        )
+
+    @maps_errors
+    def GetOrderRun(
+        self, request: orders_pb2.GetOrderRunRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.GetOrderRunResponse:
+        tag_tenant(request.tenant_id)
+        run = _need(self._services.get_run)(request.tenant_id, request.run_id)
+        return orders_pb2.GetOrderRunResponse(run=run_to_proto(run))
+
+
 def register(services: Services, server: grpc.Server) -> list[str]:
     """Adds the orders servicers to a server; returns their full names for health and reflection."""
     orders_pb2_grpc.add_OrderSettingsServiceServicer_to_server(OrderSettingsServicer(services), server)
     orders_pb2_grpc.add_OrderTenantDataServiceServicer_to_server(OrderTenantDataServicer(services), server)
+    orders_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(services), server)
+    orders_pb2_grpc.add_OrderRunServiceServicer_to_server(OrderRunServicer(services), server)
     return [
         orders_pb2.DESCRIPTOR.services_by_name[name].full_name
-        for name in ("OrderSettingsService", "OrderTenantDataService")
+        for name in ("OrderSettingsService", "OrderTenantDataService", "OrderService", "OrderRunService")
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -21,11 +21,12 @@ import pytest
 
 from bridge_orders.adapters.db.repositories import SqlOrdersUnitOfWork
 from bridge_orders.adapters.db.tables import map_tables
-from bridge_orders.adapters.upstreams import FortnoxSkuArticleNumbers, HttpFortnoxCustomers, HttpFortnoxOrders
+from bridge_orders.adapters.upstreams import HttpFortnoxCustomers, HttpFortnoxOrders
 from bridge_orders.app.export_order import ExportOrderRequest, ExportOrderResult
 from bridge_orders.app.ports import FortnoxOrderSummary
 from bridge_orders.bootstrap import MIGRATIONS, Services, build
 from bridge_orders.domain.ikas_order import (
+    AttributeValues,
     IkasAddress,
     IkasCustomer,
     IkasLine,
@@ -115,6 +116,17 @@ class Ikas:
     def prices_include_vat(self, tenant_id: str) -> bool:
         return True
 
+    def attribute_values(self, tenant_id: str, attribute: str, product_ids: Collection[str]) -> AttributeValues:
+        return AttributeValues()
+
+
+class Relations:
+    """The catalog's relations of the order's variants (the catalog itself is not part of these tests)."""
+
+    def for_variants(self, tenant_id: str, variants: Mapping[str, str | None]) -> dict[str, str]:
+        related = {"v-1": "FX-2001", "v-2": "FX-2004"}
+        return {variant: related[variant] for variant in variants if variant in related}
+
 
 class DiesAfterCreate:
     """FortnoxOrders whose worker dies right after Fortnox created the order (before the outcome is stored)."""
@@ -146,7 +158,7 @@ class Stack:
             with_runs=False,
             delete_tenant_data=lambda tenant_id: 0,
             ikas_orders=Ikas(),
-            article_numbers=FortnoxSkuArticleNumbers(self.client),
+            article_numbers=Relations(),
             fortnox_orders=fortnox_orders or HttpFortnoxOrders(self.client),
             fortnox_customers=HttpFortnoxCustomers(self.client),
         )

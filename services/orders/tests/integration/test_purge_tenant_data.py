@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select
 
 from bridge.common.v1 import common_pb2
 from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
-from bridge_orders.adapters.db.tables import order_records, order_settings, runs
+from bridge_orders.adapters.db.tables import order_marks, order_records, order_settings, order_wake_ups, runs
 from bridge_orders.bootstrap import MIGRATIONS, build
 from bridge_orders.entrypoints.grpc_servicer import register
 from bridge_platform.db import make_engine, upgrade_to_head
@@ -80,6 +80,16 @@ def seed(settings: BridgeSettings, tenant_id: str) -> None:
                 version=1,
             )
         )
+        db.execute(insert(order_marks).values(tenant_id=tenant_id, name="ikas_orders_updated", at=AT))
+        db.execute(
+            insert(order_wake_ups).values(
+                tenant_id=tenant_id,
+                ikas_order_id=f"ikas-{tenant_id}",
+                scope="store/order/updated",
+                wakes=1,
+                woken_at=AT,
+            )
+        )
     engine.dispose()
 
 
@@ -100,7 +110,7 @@ def count(settings: BridgeSettings, tenant_id: str) -> int:
     with engine.connect() as db:
         total = sum(
             db.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)) or 0
-            for table in (order_settings, runs, order_records)
+            for table in (order_settings, runs, order_records, order_marks, order_wake_ups)
         )
     engine.dispose()
     return total
@@ -115,14 +125,14 @@ def test_all_deletes_the_tenants_data_only(
     personal = stub.PurgeTenantData(
         orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_PERSONAL_DATA)
     )
-    assert (personal.records_deleted, count(settings, "t_a")) == (1, 2)  # blanked, not deleted
+    assert (personal.records_deleted, count(settings, "t_a")) == (1, 4)  # blanked, not deleted
     assert customers(settings, "t_a") == [("", None)]
     assert customers(settings, "t_b") == [("Astrid Lindgren", "astrid@example.se")]
     purged = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
     again = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
 
-    assert (purged.records_deleted, again.records_deleted) == (2, 0)
-    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 2)
+    assert (purged.records_deleted, again.records_deleted) == (4, 0)
+    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 4)
 
 
 def test_a_scope_is_required(stub: orders_pb2_grpc.OrderTenantDataServiceStub) -> None:

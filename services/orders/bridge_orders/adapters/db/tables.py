@@ -156,6 +156,30 @@ order_records = Table(
 )
 
 
+# Named instants of one tenant (product.md §5, §6): the updatedAt watermark of the orders run and the end of
+# the last successful one (last_order_sync_at).
+order_marks = Table(
+    "order_marks",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+# Orders an ikas webhook woke up that no run has processed yet: committed before the webhook is answered, so a
+# crash or a run already going loses none. One row per order (created+updated collapse into one); `wakes`
+# counts the webhooks, so a run deletes only the wake-up it processed, never one that came in meanwhile.
+order_wake_ups = Table(
+    "order_wake_ups",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("ikas_order_id", String(64), primary_key=True),
+    Column("scope", String(64), nullable=False),
+    Column("wakes", Integer, nullable=False),
+    Column("woken_at", UtcDateTime(), nullable=False),
+)
+
+
 def map_tables() -> None:
     """Maps the domain classes once per process (idempotent, so tests may call it freely)."""
     if mapper_registry.mappers:

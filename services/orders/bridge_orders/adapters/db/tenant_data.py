@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, delete, update
 
-from bridge_orders.adapters.db.tables import order_records, order_settings, runs
+from bridge_orders.adapters.db.tables import order_marks, order_records, order_settings, order_wake_ups, runs
 
 
 class SqlTenantData:
@@ -15,7 +15,7 @@ class SqlTenantData:
         """One transaction over every tenant-owned table; returns the rows deleted."""
         deleted = 0
         with self._engine.begin() as connection:
-            for table in (order_records, order_settings, runs):
+            for table in (order_records, order_settings, runs, order_marks, order_wake_ups):
                 deleted += connection.execute(delete(table).where(table.c.tenant_id == tenant_id)).rowcount
         return deleted
 
