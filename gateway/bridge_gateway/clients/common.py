@@ -19,6 +19,7 @@ from bridge_gateway.models import (
     RunProgress,
     RunState,
 )
+from bridge_platform.common_messages import minor_unit_digits
 
 _RUN_STATE: Final[dict[int, RunState]] = {
     common_pb2.RUN_STATE_QUEUED: "queued",
@@ -29,23 +30,9 @@ _RUN_STATE: Final[dict[int, RunState]] = {
 }
 
 
-# ISO 4217 currencies whose minor unit is not the hundredth (öre, cent); every other code has two digits.
-_CODES_BY_MINOR_UNIT_DIGITS: Final = {
-    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
-    3: "BHD IQD JOD KWD LYD OMR TND",
-    4: "CLF UYW",
-}
-_MINOR_UNIT_DIGITS: Final = {
-    code: digits for digits, codes in _CODES_BY_MINOR_UNIT_DIGITS.items() for code in codes.split()
-}
-
-
-def minor_unit_digits(currency: str) -> int:
-    return _MINOR_UNIT_DIGITS.get(currency.upper(), 2)
-
-
 def money_from_proto(message: common_pb2.Money) -> Money:
-    """Integer minor units as the exact decimal string of the API: 14950 SEK is "149.50", 1500 JPY is "1500"."""
+    """Integer minor units as the exact decimal string of the API: 14950 SEK is "149.50", 1500 JPY is "1500".
+    The digits per currency are the ones the services wrote the minor units with (one table, in the platform)."""
     amount = Decimal(message.amount_minor).scaleb(-minor_unit_digits(message.currency_code))
     return Money(amount=format(amount, "f"), currency=message.currency_code)
 
