@@ -1,6 +1,7 @@
 """The order endpoints through the real OrdersClient over real gRPC, to an orders server with in-memory records
 (its own fake servicer: what is tested here is the gateway's side of the contract, with the service credential,
-deadlines, rich statuses and every conversion on the wire). Auth and catalog are the unit fakes."""
+deadlines, rich statuses and every conversion on the wire), and to the real orders service for what needs no
+upstream. Auth and catalog are the unit fakes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,14 @@ from bridge_gateway.bootstrap import build
 from bridge_gateway.clients.common import money_to_proto
 from bridge_gateway.models import Money
 from bridge_gateway.settings import GatewaySettings
+from bridge_orders.bootstrap import MIGRATIONS as ORDERS_MIGRATIONS
+from bridge_orders.bootstrap import build as build_orders
+from bridge_orders.entrypoints.grpc_servicer import register as register_orders
+from bridge_platform.db import upgrade_to_head
 from bridge_platform.errors import Conflict, NotFound
 from bridge_platform.grpc_errors import maps_errors
 from bridge_platform.grpc_server import create_server
+from bridge_platform.settings import BridgeSettings
 
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette.testclient` is deprecated")
@@ -409,3 +416,39 @@ def test_an_orders_server_without_its_order_servicers_is_not_ready(
     assert ready.json()["services"]["orders"] == "not_serving"
     assert listed.status_code == 500  # UNIMPLEMENTED: a deployment fault, never a 404 or a 401
     assert listed.headers["content-type"] == "application/problem+json"
+
+
+# ---- the real orders service (its read side and actions; runs need its task queue, left to tests/)
+
+
+@pytest.fixture
+def real_orders_address(tmp_path: Path) -> Iterator[str]:
+    """The orders service on a fresh SQLite file, listening on a free port."""
+    settings = BridgeSettings(data_dir=tmp_path, orders_database_url=f"sqlite:///{tmp_path / 'orders.db'}")
+    upgrade_to_head(ORDERS_MIGRATIONS, settings.orders_database_url)
+    server, address = serve(partial(register_orders, build_orders(settings, with_runs=False)))
+    yield address
+    server.stop(0)
+
+
+def test_the_real_orders_service_is_ready_lists_and_answers_404_for_unknown_ids(
+    tmp_path: Path, real_orders_address: str, auth: Any, catalog: Any, signer: Any
+) -> None:
+    app = gateway(tmp_path, real_orders_address, auth, catalog)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as test_client:
+            ready = test_client.get("/readyz")
+            client = signer(test_client, "demo")
+            listed = client.get(ORDERS, params={"q": "1001", "status": "error", "ordered_from": "2026-01-01T00:00:00Z"})
+            one = client.get(f"{ORDERS}/no-such-order")
+            sent = client.post(f"{ORDERS}/no-such-order/send")
+    finally:
+        app.state.clients.close()
+
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["services"]["orders"] == "serving"
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"items": [], "total": 0, "page": 1, "page_size": 50, "last_order_sync_at": None}
+    for response in (one, sent):
+        assert response.status_code == 404, response.text
+        assert response.headers["content-type"] == "application/problem+json"
