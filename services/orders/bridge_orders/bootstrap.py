@@ -17,8 +17,17 @@ from bridge_orders.adapters.db.runs import SqlDueTenants, SqlOrderMarks, SqlRunL
 from bridge_orders.adapters.db.tables import map_tables, runs
 from bridge_orders.adapters.db.tenant_data import SqlTenantData
 from bridge_orders.adapters.ikas_feed import HttpIkasOrderFeed
-from bridge_orders.adapters.upstreams import HttpFortnoxCustomers, HttpFortnoxOrders, HttpIkasOrders
+from bridge_orders.adapters.upstreams import (
+    HttpFortnoxCustomers,
+    HttpFortnoxInvoices,
+    HttpFortnoxOrders,
+    HttpFortnoxRegisters,
+    HttpIkasOrderInvoices,
+    HttpIkasOrders,
+)
+from bridge_orders.app.document_steps import DocumentSteps
 from bridge_orders.app.export_order import ExportOrder, ExportOrderRequest
+from bridge_orders.app.invoice_actions import AttachInvoicePdfNow, CreateInvoiceNow, GetInvoicePdf, ResendInvoiceEmail
 from bridge_orders.app.manage_settings import GetOrderSettings, UpdateOrderSettings, ValidateOrderSettings
 from bridge_orders.app.order_queries import GetOrder, ListOrders
 from bridge_orders.app.order_runs import (
@@ -36,8 +45,11 @@ from bridge_orders.app.ports import (
     Clock,
     DueTenants,
     FortnoxCustomers,
+    FortnoxInvoices,
     FortnoxOrders,
+    FortnoxRegisters,
     IkasOrderFeed,
+    IkasOrderInvoices,
     IkasOrders,
     OrderMarks,
     OrderProcessor,
@@ -48,6 +60,7 @@ from bridge_orders.app.ports import (
     UnitOfWorkFactory,
     WakeUps,
 )
+from bridge_orders.app.process_order import ProcessOrder
 from bridge_orders.app.purge_tenant_data import PurgeTenantData
 from bridge_orders.domain.ikas_order import IkasOrder
 from bridge_platform.clock import SystemClock
@@ -76,6 +89,11 @@ class Services:
     update_settings: UpdateOrderSettings
     purge_tenant_data: PurgeTenantData
     export_order: ExportOrder
+    process_order: ProcessOrder
+    create_invoice: CreateInvoiceNow
+    attach_invoice_pdf: AttachInvoicePdfNow
+    resend_invoice_email: ResendInvoiceEmail
+    get_invoice_pdf: GetInvoicePdf
     send_order: OrderProcessor
     sync_orders: SyncOrders | None
     start_run: StartOrderRun | None
@@ -104,6 +122,9 @@ def build(
     article_numbers: ArticleNumbers | None = None,
     fortnox_orders: FortnoxOrders | None = None,
     fortnox_customers: FortnoxCustomers | None = None,
+    ikas_invoices: IkasOrderInvoices | None = None,
+    fortnox_invoices: FortnoxInvoices | None = None,
+    fortnox_registers: FortnoxRegisters | None = None,
     ikas_tokens: TokenSource | None = None,
     fortnox_tokens: TokenSource | None = None,
     order_feed: IkasOrderFeed | None = None,
@@ -129,19 +150,28 @@ def build(
         or store_names is None
         or fortnox_orders is None
         or fortnox_customers is None
+        or ikas_invoices is None
+        or fortnox_invoices is None
+        or fortnox_registers is None
     ):
         # Building the clients opens no connection; tests pass fakes for these ports and skip this.
         channel = grpc_channel(settings.auth_addr, service_token=settings.service_token_value())
         http = wiring.http_client()
-        if ikas_orders is None or order_feed is None:
+        if ikas_orders is None or order_feed is None or ikas_invoices is None:
             ikas = wiring.ikas_client(settings, ikas_tokens or GrpcTokenSource(channel, "ikas"), http=http)
             ikas_orders = ikas_orders or HttpIkasOrders(ikas)
             order_feed = order_feed or HttpIkasOrderFeed(ikas)
+            ikas_invoices = ikas_invoices or HttpIkasOrderInvoices(ikas)
         store_names = store_names or GrpcStoreNames(channel)
         fortnox = wiring.fortnox_client(settings, fortnox_tokens or GrpcTokenSource(channel, "fortnox"), http=http)
         fortnox_orders = fortnox_orders or HttpFortnoxOrders(fortnox)
         fortnox_customers = fortnox_customers or HttpFortnoxCustomers(fortnox)
-    export_order = ExportOrder(uow_for, ikas_orders, article_numbers, fortnox_customers, fortnox_orders, clock)
+        fortnox_invoices = fortnox_invoices or HttpFortnoxInvoices(fortnox)
+        fortnox_registers = fortnox_registers or HttpFortnoxRegisters(fortnox)
+    export_order = ExportOrder(
+        uow_for, ikas_orders, article_numbers, fortnox_customers, fortnox_orders, fortnox_registers, clock
+    )
+    document_steps = DocumentSteps(uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock)
     process_order = _export_only(export_order)
     if engine is not None:
         register_sql_functions(engine)
@@ -168,6 +198,11 @@ def build(
         update_settings=UpdateOrderSettings(uow_for, clock),
         purge_tenant_data=PurgeTenantData(delete_tenant_data, forget_personal_data),
         export_order=export_order,
+        process_order=ProcessOrder(uow_for, export_order, document_steps),
+        create_invoice=CreateInvoiceNow(uow_for, document_steps),
+        attach_invoice_pdf=AttachInvoicePdfNow(uow_for, document_steps),
+        resend_invoice_email=ResendInvoiceEmail(uow_for, document_steps),
+        get_invoice_pdf=GetInvoicePdf(uow_for, document_steps, fortnox_invoices),
         send_order=process_order,
         sync_orders=sync_orders,
         start_run=StartOrderRun(run_ledger) if run_ledger else None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -13,11 +14,17 @@ from typing import Self
 
 import pytest
 
-from bridge_orders.app.ports import ConcurrentWrite, FortnoxOrderSummary
+from bridge_orders.app.ports import (
+    AttachedInvoice,
+    ConcurrentWrite,
+    FortnoxInvoiceRef,
+    FortnoxOrderState,
+    FortnoxOrderSummary,
+)
 from bridge_orders.bootstrap import Services, build
-from bridge_orders.domain.ikas_order import IkasOrder
+from bridge_orders.domain.ikas_order import AttributeValues, IkasInvoice, IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
-from bridge_orders.domain.order_record import OrderRecord
+from bridge_orders.domain.order_record import Exchange, OrderRecord
 from bridge_orders.domain.settings import TenantOrderSettings
 from bridge_platform.errors import UpstreamRejected
 from bridge_platform.settings import BridgeSettings
@@ -119,16 +126,67 @@ def clock() -> FixedClock:
     return FixedClock()
 
 
+def _one_shot(hooks: dict[str, BaseException], name: str) -> None:
+    """Raises the fault planned for `name`, once."""
+    fault = hooks.pop(name, None)
+    if fault is not None:
+        raise fault
+
+
 class FakeIkasOrders:
+    """The ikas store: orders (IkasOrders) and the invoices attached to them (IkasOrderInvoices). An attachment
+    is added to the stored order's invoices; `fail_before` / `fail_after` raise once, keyed "attach", before
+    or after the attachment happened (a refusal; a lost answer or a crash)."""
+
+    APP_ID = "bridge-store-app"
+
     def __init__(self) -> None:
         self.orders: dict[str, IkasOrder] = {}
         self.gross = True
+        self.attributes = AttributeValues()
+        self.attribute_reads: list[tuple[str, frozenset[str]]] = []
+        self.attachments: list[dict[str, object]] = []
+        self.fail_before: dict[str, BaseException] = {}
+        self.fail_after: dict[str, BaseException] = {}
 
     def get_order(self, tenant_id: str, ikas_order_id: str) -> IkasOrder | None:
         return self.orders.get(ikas_order_id)
 
     def prices_include_vat(self, tenant_id: str) -> bool:
         return self.gross
+
+    def attribute_values(self, tenant_id: str, attribute: str, product_ids: Collection[str]) -> AttributeValues:
+        self.attribute_reads.append((attribute, frozenset(product_ids)))
+        return self.attributes
+
+    def app_id(self, tenant_id: str) -> str:
+        return self.APP_ID
+
+    def attach(
+        self,
+        tenant_id: str,
+        ikas_order_id: str,
+        invoice_number: str,
+        pdf: bytes,
+        *,
+        buyer_is_company: bool,
+        notify_customer: bool,
+    ) -> AttachedInvoice:
+        _one_shot(self.fail_before, "attach")
+        order = self.orders[ikas_order_id]
+        invoice = IkasInvoice(f"inv-{len(self.attachments) + 1}", invoice_number, self.APP_ID, self.APP_ID, NOW)
+        self.orders[ikas_order_id] = dataclasses.replace(order, invoices=(*order.invoices, invoice))
+        self.attachments.append(
+            {
+                "order": ikas_order_id,
+                "number": invoice_number,
+                "pdf": pdf,
+                "notify": notify_customer,
+                "company": buyer_is_company,
+            }
+        )
+        _one_shot(self.fail_after, "attach")
+        return AttachedInvoice(NOW, Exchange(f"addOrderInvoice({invoice_number})", "attached"))
 
 
 class FakeArticleNumbers:
@@ -152,6 +210,20 @@ class FakeFortnox:
     finds: int = 0
     after_create: Callable[[], None] | None = None
     reject: bool = False
+    invoices: dict[str, str] = field(default_factory=dict)  # invoice number -> order number
+    invoice_of: dict[str, str] = field(default_factory=dict)  # order number -> InvoiceReference
+    cancelled: set[str] = field(default_factory=set)  # order numbers
+    emails: list[str] = field(default_factory=list)  # invoice numbers, one per e-mail Fortnox sent
+    pdfs: list[tuple[str, bool]] = field(default_factory=list)  # (invoice number, printed: marks it sent)
+    currencies: set[str] = field(default_factory=lambda: {"SEK", "EUR"})
+    units: set[str] = field(default_factory=lambda: {"st", "kg", "g", "l", "ml"})
+    created_units: list[str] = field(default_factory=list)
+    refuse_units: bool = False
+    invoice_calls: int = 0  # order_state + find + create_from_order
+    # Faults raised once, keyed "create_invoice" | "email": before the work (nothing happened) or after it
+    # (it happened; the answer is lost or the worker dies).
+    fail_before: dict[str, BaseException] = field(default_factory=dict)
+    fail_after: dict[str, BaseException] = field(default_factory=dict)
 
     def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
         self.finds += 1
@@ -172,8 +244,10 @@ class FakeFortnox:
 
     @staticmethod
     def _summary(number: str, draft: OrderDraft) -> FortnoxOrderSummary:
-        total = sum((r.price * r.quantity for r in draft.rows), Decimal(0)) + (draft.freight or 0)
-        return FortnoxOrderSummary(number, draft.currency, total, None, Decimal(0), None)
+        # Like Fortnox: rows in price terms, the net freight plus its VAT (25 %); TotalVAT is not modelled.
+        freight_vat = ((draft.freight or Decimal(0)) * Decimal("0.25")).quantize(Decimal("0.01"))
+        total = sum((r.price * r.quantity for r in draft.rows), Decimal(0)) + (draft.freight or 0) + freight_vat
+        return FortnoxOrderSummary(number, draft.currency, total, None, Decimal(0), freight_vat)
 
     def find_by_email(self, tenant_id: str, email: str) -> tuple[str, str | None] | None:
         for number, customer in self.customers.items():
@@ -194,6 +268,71 @@ class FakeFortnox:
 
     def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None:
         self.vat_types[number] = vat_type
+
+
+class FakeFortnoxInvoices:
+    """FortnoxInvoices over a FakeFortnox: createinvoice sets the order's InvoiceReference."""
+
+    def __init__(self, fortnox: FakeFortnox) -> None:
+        self._fortnox = fortnox
+
+    def order_state(self, tenant_id: str, order_number: str) -> FortnoxOrderState | None:
+        fortnox = self._fortnox
+        fortnox.invoice_calls += 1
+        if order_number not in fortnox.orders:
+            return None
+        reference = fortnox.invoice_of.get(order_number)
+        return FortnoxOrderState(
+            order_number, reference, order_number in fortnox.cancelled, Exchange(f"GET {order_number}", str(reference))
+        )
+
+    def find(self, tenant_id: str, key: str) -> FortnoxInvoiceRef | None:
+        fortnox = self._fortnox
+        fortnox.invoice_calls += 1
+        for number, order_number in fortnox.invoices.items():
+            if fortnox.orders[order_number].external_invoice_reference1 == key:
+                return FortnoxInvoiceRef(number, Exchange(f"GET invoices {key}", number))
+        return None
+
+    def create_from_order(self, tenant_id: str, order_number: str) -> FortnoxInvoiceRef:
+        fortnox = self._fortnox
+        fortnox.invoice_calls += 1
+        _one_shot(fortnox.fail_before, "create_invoice")
+        if order_number in fortnox.invoice_of:
+            raise UpstreamRejected("fortnox", "The order is invoiced already", 400, "2003125")
+        number = str(500 + len(fortnox.invoices))
+        fortnox.invoices[number], fortnox.invoice_of[order_number] = order_number, number
+        _one_shot(fortnox.fail_after, "create_invoice")
+        return FortnoxInvoiceRef(number, Exchange(f"PUT /3/orders/{order_number}/createinvoice", f"Invoice {number}"))
+
+    def email(self, tenant_id: str, invoice_number: str) -> Exchange:
+        _one_shot(self._fortnox.fail_before, "email")
+        self._fortnox.emails.append(invoice_number)
+        _one_shot(self._fortnox.fail_after, "email")
+        return Exchange(f"GET /3/invoices/{invoice_number}/email", "Sent: true")
+
+    def pdf(self, tenant_id: str, invoice_number: str, *, mark_sent: bool) -> bytes:
+        self._fortnox.pdfs.append((invoice_number, mark_sent))
+        return b"%PDF-1.4 invoice " + invoice_number.encode()
+
+
+class FakeRegisters:
+    """FortnoxRegisters over a FakeFortnox."""
+
+    def __init__(self, fortnox: FakeFortnox) -> None:
+        self._fortnox = fortnox
+
+    def has_currency(self, tenant_id: str, code: str) -> bool:
+        return code in self._fortnox.currencies
+
+    def ensure_unit(self, tenant_id: str, code: str, description: str) -> bool:
+        if code in self._fortnox.units:
+            return False
+        if self._fortnox.refuse_units:
+            raise UpstreamRejected("fortnox", "no rights for the scope", 403, "2000663")
+        self._fortnox.units.add(code)
+        self._fortnox.created_units.append(code)
+        return True
 
 
 class FakeCustomers:
@@ -230,6 +369,9 @@ def services(
         article_numbers=FakeArticleNumbers({"SKU-1", "SKU-2"}),
         fortnox_orders=fortnox,
         fortnox_customers=FakeCustomers(fortnox),
+        ikas_invoices=ikas,
+        fortnox_invoices=FakeFortnoxInvoices(fortnox),
+        fortnox_registers=FakeRegisters(fortnox),
     )
 
 

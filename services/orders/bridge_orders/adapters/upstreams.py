@@ -2,22 +2,48 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge_orders.app.ports import FortnoxOrderSummary
+from bridge_orders.app.ports import (
+    AttachedInvoice,
+    FortnoxInvoiceRef,
+    FortnoxOrderState,
+    FortnoxOrderSummary,
+)
 from bridge_orders.domain.ikas_order import (
+    AttributeValues,
     IkasAddress,
+    IkasAdjustment,
+    IkasBaseUnit,
     IkasCustomer,
+    IkasGiftPackageLine,
+    IkasInvoice,
     IkasLine,
     IkasOrder,
     IkasShippingLine,
     IkasTaxLine,
+    IkasUnit,
 )
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
-from bridge_upstreams.fortnox.client import FortnoxClient, Order
+from bridge_orders.domain.order_record import Exchange
+from bridge_platform.errors import UpstreamError
+from bridge_upstreams.fortnox.client import FortnoxClient, Order, dumps
 from bridge_upstreams.ikas import models as m
 from bridge_upstreams.ikas.client import IkasClient
+
+
+@contextmanager
+def _request_on_failure(request: str) -> Iterator[None]:
+    """A failed call's error carries the redacted request, so the timeline can show what was sent."""
+    try:
+        yield
+    except UpstreamError as error:
+        error.extra.setdefault("request", request)
+        raise
 
 
 def _address(address: m.OrderAddress | None) -> IkasAddress | None:
@@ -73,6 +99,13 @@ def ikas_order_of(order: m.Order) -> IkasOrder:
                 unit_price=line.unit_price,
                 vat_rate=line.tax_rate,
                 status=line.status,
+                product_id=line.variant.product_id,
+                unit=IkasUnit(line.variant.unit.amount, line.variant.unit.type) if line.variant.unit else None,
+                base_unit=IkasBaseUnit(
+                    line.variant.base_unit_amount, line.variant.base_unit_type, line.variant.base_unit_name
+                )
+                if line.variant.base_unit_type
+                else None,
             )
             for line in order.lines
         ),
@@ -80,6 +113,13 @@ def ikas_order_of(order: m.Order) -> IkasOrder:
             IkasShippingLine(s.title, s.final_price, s.tax_rate) for s in order.shipping_lines if not s.is_refunded
         ),
         tax_lines=tuple(IkasTaxLine(t.rate, t.amount) for t in order.tax_lines),
+        adjustments=tuple(IkasAdjustment(a.name, a.type, a.amount, a.amount_type) for a in order.adjustments),
+        gift_package_lines=tuple(
+            IkasGiftPackageLine(g.price, g.tax_rate) for g in order.gift_package_lines if not g.is_refunded
+        ),
+        invoices=tuple(
+            IkasInvoice(i.id, i.number, i.app_id or None, i.store_app_id or None, i.created_at) for i in order.invoices
+        ),
     )
 
 
@@ -97,8 +137,104 @@ class HttpIkasOrders:
         settings = self._client.get_global_tax_settings(tenant_id)
         return not (settings is not None and settings.tax_excluded_on_prices)
 
+    def attribute_values(self, tenant_id: str, attribute: str, product_ids: Collection[str]) -> AttributeValues:
+        attributes = [a for a in self._client.list_product_attributes(tenant_id, name=attribute) if not a.deleted]
+        chosen = [a for a in attributes if a.name == attribute]
+        if not chosen or not product_ids:
+            return AttributeValues()
+        options = {option_id: name for a in chosen for option_id, name in a.options}
+        wanted = {a.id for a in chosen}
 
-def _summary(order: Order) -> FortnoxOrderSummary:
+        def value_of(values: tuple[m.AttributeValue, ...]) -> str | None:
+            for value in values:
+                if value.attribute_id in wanted:
+                    text = options.get(value.option_id or "") or value.value
+                    if text and text.strip():
+                        return text.strip()
+            return None
+
+        by_variant: dict[str, str] = {}
+        by_product: dict[str, str] = {}
+        for product in self._client.product_attribute_values(tenant_id, list(product_ids)):
+            if (found := value_of(product.values)) is not None:
+                by_product[product.product_id] = found
+            for variant_id, values in product.variants.items():
+                if (found := value_of(values)) is not None:
+                    by_variant[variant_id] = found
+        return AttributeValues(by_variant=by_variant, by_product=by_product)
+
+
+class HttpIkasOrderInvoices:
+    """IkasOrderInvoices over the ikas Admin API v1 (addOrderInvoice, fact sheet §6.5).
+
+    `appId` [?]: the app's storeAppId (getAuthorizedApp), which ikas also records as the invoice's storeAppId;
+    read once per tenant and process."""
+
+    def __init__(self, client: IkasClient) -> None:
+        self._client = client
+        self._app_ids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def app_id(self, tenant_id: str) -> str:
+        with self._lock:
+            known = self._app_ids.get(tenant_id)
+        if known is not None:
+            return known
+        app_id = self._client.get_authorized_app(tenant_id).store_app_id
+        with self._lock:
+            self._app_ids[tenant_id] = app_id
+        return app_id
+
+    def attach(
+        self,
+        tenant_id: str,
+        ikas_order_id: str,
+        invoice_number: str,
+        pdf: bytes,
+        *,
+        buyer_is_company: bool,
+        notify_customer: bool,
+    ) -> AttachedInvoice:
+        app_id = self.app_id(tenant_id)
+        kind = "COMPANY" if buyer_is_company else "INDIVIDUAL"
+        request = (
+            f"addOrderInvoice(orderId: {ikas_order_id}, invoiceNumber: {invoice_number}, type: {kind}, "
+            f"appId: {app_id}, sendNotificationToCustomer: {str(notify_customer).lower()}, "
+            f"base64: <the invoice PDF, {len(pdf)} bytes>)"
+        )
+        with _request_on_failure(request):
+            invoices = self._client.add_order_invoice(
+                tenant_id,
+                m.InvoiceAttachment(
+                    order_id=ikas_order_id,
+                    invoice_number=invoice_number,
+                    app_id=app_id,
+                    pdf=pdf,
+                    type=kind,
+                    send_notification_to_customer=notify_customer,
+                ),
+            )
+        ours = [i for i in invoices if i.number == invoice_number and i.store_app_id == app_id]
+        listed = ", ".join(f"{i.number}{' (PDF)' if i.has_pdf else ''}" for i in invoices) or "none"
+        return AttachedInvoice(
+            created_at=ours[-1].created_at if ours else None,
+            exchange=Exchange(request, f"the order's invoices: {listed}"),
+        )
+
+
+def _figures(order: Order) -> str:
+    shown = {
+        "DocumentNumber": order.number,
+        "Total": order.total,
+        "TotalVAT": order.total_vat,
+        "RoundOff": order.round_off,
+        "FreightVAT": order.freight_vat,
+        "Currency": order.currency,
+    }
+    return dumps({"Order": {k: v for k, v in shown.items() if v is not None}}).decode()
+
+
+def _summary(order: Order, exchange: Exchange | None = None) -> FortnoxOrderSummary:
     return FortnoxOrderSummary(
         number=order.number,
         currency=order.currency,
@@ -106,6 +242,7 @@ def _summary(order: Order) -> FortnoxOrderSummary:
         total_vat=order.total_vat,
         round_off=order.round_off,
         freight_vat=order.freight_vat,
+        exchange=exchange,
     )
 
 
@@ -147,15 +284,100 @@ class HttpFortnoxOrders:
         self._client = client
 
     def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
-        order = self._client.find_order_by_external_reference(tenant_id, key)
-        if order is None:
-            invoice = self._client.find_invoice_by_external_reference(tenant_id, key)
-            if invoice is not None and invoice.order_reference:
-                order = self._client.get_order(tenant_id, invoice.order_reference)
-        return _summary(order) if order is not None else None
+        request = f"GET /3/orders?externalinvoicereference1={key}"
+        with _request_on_failure(request):
+            order = self._client.find_order_by_external_reference(tenant_id, key)
+            if order is None:
+                request = f"GET /3/invoices?externalinvoicereference1={key}"
+                invoice = self._client.find_invoice_by_external_reference(tenant_id, key)
+                if invoice is not None and invoice.order_reference:
+                    order = self._client.get_order(tenant_id, invoice.order_reference)
+        return _summary(order, Exchange(request, _figures(order))) if order is not None else None
 
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
-        return _summary(self._client.create_order(tenant_id, order_fields(draft)))
+        fields = order_fields(draft)
+        request = f"POST /3/orders {dumps({'Order': fields}).decode()}"
+        with _request_on_failure(request):
+            order = self._client.create_order(tenant_id, fields)
+        return _summary(order, Exchange(request, _figures(order)))
+
+
+class HttpFortnoxInvoices:
+    """FortnoxInvoices over the Fortnox REST API v3 (fortnox-api.md §5.5, §5.6)."""
+
+    def __init__(self, client: FortnoxClient) -> None:
+        self._client = client
+
+    def order_state(self, tenant_id: str, order_number: str) -> FortnoxOrderState | None:
+        request = f"GET /3/orders/{order_number}"
+        with _request_on_failure(request):
+            order = self._client.get_order(tenant_id, order_number)
+        if order is None:
+            return None
+        response = dumps(
+            {
+                "Order": {
+                    "DocumentNumber": order.number,
+                    "InvoiceReference": order.invoice_reference or "0",
+                    "Cancelled": bool(order.cancelled),
+                }
+            }
+        ).decode()
+        return FortnoxOrderState(
+            order.number, order.invoice_reference, bool(order.cancelled), Exchange(request, response)
+        )
+
+    def find(self, tenant_id: str, key: str) -> FortnoxInvoiceRef | None:
+        request = f"GET /3/invoices?externalinvoicereference1={key}"
+        with _request_on_failure(request):
+            invoice = self._client.find_invoice_by_external_reference(tenant_id, key)
+        if invoice is None:
+            return None
+        return FortnoxInvoiceRef(invoice.number, Exchange(request, f"Invoice {invoice.number}"))
+
+    def create_from_order(self, tenant_id: str, order_number: str) -> FortnoxInvoiceRef:
+        request = f"PUT /3/orders/{order_number}/createinvoice"
+        with _request_on_failure(request):
+            number = self._client.create_invoice_from_order(tenant_id, order_number)
+        return FortnoxInvoiceRef(
+            number, Exchange(request, f"Invoice {number} (InvoiceReference of order {order_number})")
+        )
+
+    def email(self, tenant_id: str, invoice_number: str) -> Exchange:
+        # The e-mail's own text (EmailInformation) is never shown: only that Fortnox was asked and what it said.
+        request = f"GET /3/invoices/{invoice_number}/email"
+        with _request_on_failure(request):
+            invoice = self._client.email_invoice(tenant_id, invoice_number)
+        return Exchange(request, f"Invoice {invoice.number}, Sent: {str(bool(invoice.sent)).lower()}")
+
+    def pdf(self, tenant_id: str, invoice_number: str, *, mark_sent: bool) -> bytes:
+        request = f"GET /3/invoices/{invoice_number}/{'print' if mark_sent else 'preview'}"
+        with _request_on_failure(request):
+            if mark_sent:
+                return self._client.print_invoice(tenant_id, invoice_number)
+            return self._client.preview_invoice(tenant_id, invoice_number)
+
+
+class HttpFortnoxRegisters:
+    """FortnoxRegisters over the Fortnox REST API v3 (units, currencies)."""
+
+    def __init__(self, client: FortnoxClient) -> None:
+        self._client = client
+
+    def has_currency(self, tenant_id: str, code: str) -> bool:
+        return self._client.get_currency(tenant_id, code) is not None
+
+    def ensure_unit(self, tenant_id: str, code: str, description: str) -> bool:
+        if self._client.get_unit(tenant_id, code) is not None:
+            return False
+        try:
+            self._client.create_unit(tenant_id, code, description[:100] or code)
+        except UpstreamError:
+            # A unit code is unique: a create refused (or lost) because another attempt made it is success.
+            if self._client.get_unit(tenant_id, code) is not None:
+                return True
+            raise
+        return True
 
 
 def customer_fields(draft: CustomerDraft) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 
 Three transactions around the Fortnox calls: the record (listed, or waiting with its reason); the intent with a
 claim, committed BEFORE anything is written to Fortnox; the outcome. Between the second and the third, the key
-is looked up first, so a crash, a lost answer or a second worker never yields a second Fortnox order.
+is looked up first, so a crash, a lost answer or a second worker never yields a second Fortnox order. Before the
+create, the registers the order points at are checked: its currency must exist in Fortnox (a clear error
+otherwise), and the units of base-priced rows are created when missing. After it, the totals are compared
+(domain/totals.py).
 """
 
 from __future__ import annotations
@@ -20,20 +23,38 @@ from bridge_orders.app.ports import (
     FortnoxCustomers,
     FortnoxOrders,
     FortnoxOrderSummary,
+    FortnoxRegisters,
     IkasOrders,
     UnitOfWorkFactory,
 )
-from bridge_orders.domain.ikas_order import IkasOrder
-from bridge_orders.domain.mapping import MissingRelations, customer_draft, missing_relations, order_draft
-from bridge_orders.domain.order_record import FortnoxCall, Money, OrderBusy, OrderError, OrderRecord
+from bridge_orders.domain.ikas_order import AttributeValues, IkasOrder
+from bridge_orders.domain.mapping import (
+    MappingError,
+    MissingRelations,
+    OrderDraft,
+    customer_draft,
+    missing_relations,
+    needs_unit_attribute,
+    order_draft,
+)
+from bridge_orders.domain.order_record import Exchange, Money, OrderBusy, OrderError, OrderRecord, StepCall
 from bridge_orders.domain.selection import select
-from bridge_orders.domain.settings import OrderSettings
-from bridge_platform.errors import Conflict, InvalidInput, NotFound, OutcomeUnknown, UpstreamError
+from bridge_orders.domain.settings import FREIGHT, OrderSettings
+from bridge_orders.domain.totals import FortnoxTotals, check_totals
+from bridge_platform.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OutcomeUnknown,
+    UpstreamError,
+    UpstreamRejected,
+)
 
 _Apply = Callable[[OrderRecord, datetime], None]
 
 PAUSE_REASONS: Final = ("needs_reauth", "disconnected")
 PAUSED: Final = "paused: the Fortnox or ikas connection needs reconnecting; the order is sent afterwards"
+HOME_CURRENCY: Final = "SEK"  # every Fortnox company keeps its books in SEK
 
 # ExportOrderResult.outcome
 CREATED: Final = "created"
@@ -51,6 +72,7 @@ class ExportOrderRequest:
     tenant_id: str
     ikas_order_id: str
     manual: bool = False  # "send now": ignores sync_from and create_orders
+    order: IkasOrder | None = None  # already read by the caller (a run's page); None: read it here
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,20 @@ def is_paused(error: Exception) -> bool:
     return isinstance(error, Conflict) and error.details.get("reason") in PAUSE_REASONS
 
 
+def failed_exchange(error: UpstreamError) -> Exchange | None:
+    """The timeline's view of a failed call: the request the adapter put on the error, and what came back."""
+    request = error.extra.get("request", "")
+    if not request:
+        return None
+    status = f"{error.status} " if error.status else ""
+    code = f"code {error.upstream_code}: " if error.upstream_code else ""
+    return Exchange(request, f"{status}{code}{error.detail or error.message}")
+
+
+def upstream_failure(error: UpstreamError, at: datetime) -> OrderError:
+    return OrderError(error.detail or error.message, error.upstream_code, error.extra.get("hint"), at)
+
+
 class ExportOrder:
     """Creates the Fortnox order for one ikas order; safe to call again after any crash, by any worker."""
 
@@ -76,17 +112,21 @@ class ExportOrder:
         articles: ArticleNumbers,
         customers: FortnoxCustomers,
         fortnox: FortnoxOrders,
+        registers: FortnoxRegisters,
         clock: Clock,
     ) -> None:
         self._uow_for, self._ikas, self._articles = uow_for, ikas, articles
-        self._customers, self._fortnox, self._clock = customers, fortnox, clock
+        self._customers, self._fortnox, self._registers, self._clock = customers, fortnox, registers, clock
 
     def __call__(self, request: ExportOrderRequest) -> ExportOrderResult:
         if not request.tenant_id.strip() or not request.ikas_order_id.strip():
             raise InvalidInput("tenant_id and ikas_order_id are required")
         tenant_id, order_id = request.tenant_id, request.ikas_order_id
+        order = request.order
+        if order is not None and order.id != order_id:
+            raise InvalidInput(f"the order given is {order.id}, not {order_id}")
         try:
-            order = self._ikas.get_order(tenant_id, order_id)
+            order = order or self._ikas.get_order(tenant_id, order_id)
         except Conflict as error:
             if is_paused(error):
                 return self._pause(request, None)
@@ -140,47 +180,97 @@ class ExportOrder:
         order: IkasOrder,
         settings: OrderSettings,
         article_numbers: dict[str, str],
-        call: FortnoxCall,
+        call: StepCall,
     ) -> ExportOrderResult:
         found = True
+        prices_include_vat: bool | None = None
         try:
             summary = self._fortnox.find(tenant_id, call.key)  # always first: the key decides, not our memory
             if summary is None:
                 found = False
-                customer_number = self._customer_number(tenant_id, order)
-                draft = order_draft(
-                    order,
-                    settings,
-                    customer_number=customer_number,
-                    article_numbers=article_numbers,
-                    prices_include_vat=self._ikas.prices_include_vat(tenant_id),
-                )
-                if isinstance(draft, MissingRelations):  # cannot happen: checked before the claim
-                    raise InvalidInput(draft.waiting_reason)
+                prices_include_vat = self._ikas.prices_include_vat(tenant_id)
+                draft = self._draft(tenant_id, order, settings, article_numbers, prices_include_vat)
                 summary = self._fortnox.create(tenant_id, draft)
+            elif settings.shipping == FREIGHT and order.shipping_lines and summary.total is not None:
+                prices_include_vat = self._ikas.prices_include_vat(tenant_id)  # the totals check needs it
         except OutcomeUnknown as unknown:
-            detail = unknown.message
-            return self._outcome(tenant_id, call, lambda r, at: r.record_unknown(call.claim_token, detail, at))
-        except UpstreamError as error:
-            failure = OrderError(
-                error.detail or error.message, error.upstream_code, error.extra.get("hint"), self._clock.now()
+            detail, exchange = unknown.message, failed_exchange(unknown)
+            return self._outcome(
+                tenant_id, call, lambda r, at: r.record_unknown(call.claim_token, detail, at, exchange)
             )
-            return self._outcome(tenant_id, call, lambda r, at: r.record_failure(call.claim_token, failure))
+        except UpstreamError as error:
+            failure, exchange = upstream_failure(error, self._clock.now()), failed_exchange(error)
+            return self._outcome(tenant_id, call, lambda r, at: r.record_failure(call.claim_token, failure, exchange))
         except Conflict as error:
             if is_paused(error):
                 return self._outcome(tenant_id, call, lambda r, at: r.pause(call.claim_token, PAUSED, at))
             raise
         except InvalidInput as error:
-            failure = OrderError(error.message, None, "Send the order again", self._clock.now())
+            hint = error.hint if isinstance(error, MappingError) else "Send the order again"
+            failure = OrderError(error.message, None, hint, self._clock.now())
             return self._outcome(tenant_id, call, lambda r, at: r.record_failure(call.claim_token, failure))
         total = Money(summary.total, summary.currency or order.currency) if summary.total is not None else None
-        return self._outcome(
-            tenant_id,
-            call,
-            lambda r, at: r.record_created(call.claim_token, summary.number, found=found, fortnox_total=total, at=at),
-            (FOUND if found else CREATED),
-            summary,
+        checked = None
+        if summary.total is not None:
+            fortnox_totals = FortnoxTotals(
+                summary.total, summary.total_vat, summary.round_off, summary.freight_vat, summary.currency or ""
+            )
+            checked = check_totals(
+                order,
+                fortnox_totals,
+                freight_mode=settings.shipping == FREIGHT,
+                prices_include_vat=prices_include_vat if prices_include_vat is not None else True,
+            )
+
+        def created(record: OrderRecord, at: datetime) -> None:
+            record.record_created(
+                call.claim_token, summary.number, found=found, fortnox_total=total, at=at, exchange=summary.exchange
+            )
+            if checked is not None:
+                record.check_totals(checked.fortnox_total, checked.matches, at, checked.explanation)
+
+        return self._outcome(tenant_id, call, created, (FOUND if found else CREATED), summary)
+
+    def _draft(
+        self,
+        tenant_id: str,
+        order: IkasOrder,
+        settings: OrderSettings,
+        article_numbers: dict[str, str],
+        prices_include_vat: bool,
+    ) -> OrderDraft:
+        """The order as Fortnox will get it, with the registers it points at in place (raises MappingError)."""
+        currency = order.currency.strip().upper()
+        if currency != HOME_CURRENCY and not self._registers.has_currency(tenant_id, currency):
+            raise MappingError(
+                f"Fortnox has no currency {currency}, the currency of this order",
+                f"add {currency} to Fortnox's currencies (Inställningar > Bokföring > Valutor), then send the "
+                "order again",
+            )
+        attributes = AttributeValues()
+        if needs_unit_attribute(order, settings) and settings.unit_attribute:
+            products = {line.product_id for line in order.lines if line.base_unit is not None and line.product_id}
+            attributes = self._ikas.attribute_values(tenant_id, settings.unit_attribute, products)
+        draft = order_draft(
+            order,
+            settings,
+            customer_number=self._customer_number(tenant_id, order),
+            article_numbers=article_numbers,
+            prices_include_vat=prices_include_vat,
+            unit_attributes=attributes,
         )
+        if isinstance(draft, MissingRelations):  # cannot happen: checked before the claim
+            raise InvalidInput(draft.waiting_reason)
+        for unit in draft.units:
+            try:
+                self._registers.ensure_unit(tenant_id, unit.code, unit.description)
+            except UpstreamRejected as error:
+                raise MappingError(
+                    f"Fortnox has no unit {unit.code!r} and Bridge could not create it ({error.detail or error})",
+                    f"add the unit {unit.code!r} in Fortnox (Inställningar > Artiklar > Enheter), then send the "
+                    "order again",
+                ) from error
+        return draft
 
     def _customer_number(self, tenant_id: str, order: IkasOrder) -> str:
         """Matched by exact e-mail, then by organisation number for companies, else created; a matched
@@ -248,7 +338,7 @@ class ExportOrder:
     def _outcome(
         self,
         tenant_id: str,
-        call: FortnoxCall,
+        call: StepCall,
         apply: _Apply,
         outcome: str | None = None,
         summary: FortnoxOrderSummary | None = None,

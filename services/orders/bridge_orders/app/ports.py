@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from bridge_orders.domain.ikas_order import IkasOrder
+from bridge_orders.domain.ikas_order import AttributeValues, IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
-from bridge_orders.domain.order_record import OrderRecord
+from bridge_orders.domain.order_record import Exchange, OrderRecord
 from bridge_orders.domain.settings import TenantOrderSettings
 from bridge_platform.errors import Conflict
 
@@ -68,6 +68,40 @@ class IkasOrders(Protocol):
     def get_order(self, tenant_id: str, ikas_order_id: str) -> IkasOrder | None: ...
     def prices_include_vat(self, tenant_id: str) -> bool: ...
 
+    def attribute_values(self, tenant_id: str, attribute: str, product_ids: Collection[str]) -> AttributeValues:
+        """The values of the product attribute named exactly `attribute` on these products and their variants
+        (empty when the store has no such attribute)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AttachedInvoice:
+    """An invoice file addOrderInvoice put on an ikas order."""
+
+    created_at: datetime | None
+    exchange: Exchange
+
+
+class IkasOrderInvoices(Protocol):
+    """Invoice files on one tenant's ikas orders (ikas-api.md §6.5). `attach` is never repeated by the adapter:
+    each call adds an invoice, so after OutcomeUnknown the caller reads Order.invoices before writing again.
+    Raises NotFound for an order ikas does not have, and the errors of IkasOrders."""
+
+    def app_id(self, tenant_id: str) -> str:
+        """The id ikas records as the invoice's storeAppId when this app attaches one."""
+        ...
+
+    def attach(
+        self,
+        tenant_id: str,
+        ikas_order_id: str,
+        invoice_number: str,
+        pdf: bytes,
+        *,
+        buyer_is_company: bool,
+        notify_customer: bool,
+    ) -> AttachedInvoice: ...
+
 
 class ArticleNumbers(Protocol):
     """The Fortnox article numbers of related ikas variants (the catalog's product relations).
@@ -86,6 +120,7 @@ class FortnoxOrderSummary:
     total_vat: Decimal | None
     round_off: Decimal | None
     freight_vat: Decimal | None
+    exchange: Exchange | None = None  # the call that produced it, for the timeline
 
 
 class FortnoxOrders(Protocol):
@@ -98,6 +133,59 @@ class FortnoxOrders(Protocol):
         ...
 
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary: ...
+
+
+@dataclass(frozen=True)
+class FortnoxOrderState:
+    """What decides whether a Fortnox order may be invoiced: its InvoiceReference and whether it is cancelled."""
+
+    number: str
+    invoice_number: str | None
+    cancelled: bool
+    exchange: Exchange
+
+
+@dataclass(frozen=True)
+class FortnoxInvoiceRef:
+    number: str
+    exchange: Exchange
+
+
+class FortnoxInvoices(Protocol):
+    """Invoices in one tenant's Fortnox (fortnox-api.md §5.5, §5.6). `create_from_order` and `email` are never
+    repeated by the adapter: a lost answer is OutcomeUnknown. Every failed call's UpstreamError carries the
+    redacted request in `extra["request"]`."""
+
+    def order_state(self, tenant_id: str, order_number: str) -> FortnoxOrderState | None:
+        """None when Fortnox has no such order."""
+        ...
+
+    def find(self, tenant_id: str, key: str) -> FortnoxInvoiceRef | None:
+        """The (non-credit) invoice whose ExternalInvoiceReference1 is exactly `key`."""
+        ...
+
+    def create_from_order(self, tenant_id: str, order_number: str) -> FortnoxInvoiceRef:
+        """createinvoice, whichever of its two answer shapes Fortnox gives."""
+        ...
+
+    def email(self, tenant_id: str, invoice_number: str) -> Exchange:
+        """Asks Fortnox to e-mail the invoice (a GET with a side effect)."""
+        ...
+
+    def pdf(self, tenant_id: str, invoice_number: str, *, mark_sent: bool) -> bytes:
+        """The invoice PDF: `print` (Fortnox marks the invoice sent) or `preview` (it stays unsent)."""
+        ...
+
+
+class FortnoxRegisters(Protocol):
+    """The registers a Fortnox document points at (fortnox-api.md §5.3, §5.7)."""
+
+    def has_currency(self, tenant_id: str, code: str) -> bool: ...
+
+    def ensure_unit(self, tenant_id: str, code: str, description: str) -> bool:
+        """Makes sure the unit exists (a unit code is unique, so creating it is safe to repeat); True when it
+        was created now."""
+        ...
 
 
 class FortnoxCustomers(Protocol):

@@ -49,6 +49,14 @@ CREATE_INVOICE: Final = "create_invoice"
 SEND_INVOICE_EMAIL: Final = "send_invoice_email"
 ATTACH_INVOICE_PDF: Final = "attach_invoice_pdf"
 STEPS: Final = (CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL, ATTACH_INVOICE_PDF)
+# What a step's success proves done as well: the e-mail and the attachment need the invoice, which needs the
+# order; the e-mail and the attachment are independent of each other.
+_PROVES_DONE: Final = {
+    CREATE_FORTNOX_ORDER: frozenset({CREATE_FORTNOX_ORDER}),
+    CREATE_INVOICE: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE}),
+    SEND_INVOICE_EMAIL: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL}),
+    ATTACH_INVOICE_PDF: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, ATTACH_INVOICE_PDF}),
+}
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
 
@@ -260,7 +268,8 @@ class OrderRecord:
         self.fortnox_state = self.fortnox_state or FORTNOX_ORDER
         self.fortnox_total = fortnox_total
         self._release()
-        self.error = self.waiting_reason = None
+        self.waiting_reason = None
+        self._clear_error(CREATE_FORTNOX_ORDER)
         detail = f"Fortnox order {number}" + (" (found by its key)" if found else "")
         self._log_outcome(at, CREATE_FORTNOX_ORDER, "found" if found else "created", detail, exchange)
         self._settle_status(at)
@@ -349,7 +358,7 @@ class OrderRecord:
         if self.fortnox_state in (None, FORTNOX_ORDER):
             self.fortnox_state = FORTNOX_INVOICED
         self._release()
-        self.error = None
+        self._clear_error(CREATE_INVOICE)
         detail = f"Fortnox invoice {number}" + (" (found: the order was invoiced already)" if found else "")
         self._log_outcome(at, CREATE_INVOICE, "found" if found else "created", detail, exchange)
         self._settle_status(at)
@@ -358,7 +367,7 @@ class OrderRecord:
         self._check_claim(token, at)
         self.invoice_email_state, self.invoice_email_at = EMAIL_SENT, at
         self._release()
-        self.error = None
+        self._clear_error(SEND_INVOICE_EMAIL)
         detail = f"Fortnox e-mailed invoice {self.fortnox_invoice_number}"
         self._log_outcome(at, SEND_INVOICE_EMAIL, "sent", detail, exchange)
         self._settle_status(at)
@@ -370,7 +379,7 @@ class OrderRecord:
         self._check_claim(token, at)
         self.invoice_attached_at = at
         self._release()
-        self.error = None
+        self._clear_error(ATTACH_INVOICE_PDF)
         detail = detail or f"invoice {self.fortnox_invoice_number} on the ikas order"
         self._log_outcome(at, ATTACH_INVOICE_PDF, "found" if found else "attached", detail, exchange)
         self._settle_status(at)
@@ -408,6 +417,22 @@ class OrderRecord:
         if self.claim_token != token:
             # Our claim ran out and another worker took the order over: its look-up decides, not us.
             raise OrderBusy(self.ikas_order_id, self.claim_expires_at)
+
+    def _clear_error(self, succeeded: str) -> None:
+        """A success clears the error of its own step (and of the steps it proves done), never another's: a failed
+        e-mail stays shown when the PDF is attached after it."""
+        if self.error is None:
+            return
+        failed = next(
+            (
+                a.step
+                for a in reversed(self.timeline)
+                if a.outcome == "failed" or (a.outcome == "unknown" and a.step != SEND_INVOICE_EMAIL)
+            ),
+            None,
+        )
+        if failed is None or failed in _PROVES_DONE[succeeded]:
+            self.error = None
 
     def _release(self) -> None:
         self.intent = self.claim_token = self.claim_expires_at = None
