@@ -26,7 +26,7 @@ from bridge_orders.adapters.upstreams import (
     HttpIkasOrders,
 )
 from bridge_orders.app.document_steps import DocumentSteps
-from bridge_orders.app.export_order import ExportOrder, ExportOrderRequest
+from bridge_orders.app.export_order import ExportOrder
 from bridge_orders.app.invoice_actions import AttachInvoicePdfNow, CreateInvoiceNow, GetInvoicePdf, ResendInvoiceEmail
 from bridge_orders.app.manage_settings import GetOrderSettings, UpdateOrderSettings, ValidateOrderSettings
 from bridge_orders.app.order_queries import GetOrder, ListOrders
@@ -52,7 +52,6 @@ from bridge_orders.app.ports import (
     IkasOrderInvoices,
     IkasOrders,
     OrderMarks,
-    OrderProcessor,
     OrderReads,
     RunLedger,
     RunReport,
@@ -62,7 +61,6 @@ from bridge_orders.app.ports import (
 )
 from bridge_orders.app.process_order import ProcessOrder
 from bridge_orders.app.purge_tenant_data import PurgeTenantData
-from bridge_orders.domain.ikas_order import IkasOrder
 from bridge_platform.clock import SystemClock
 from bridge_platform.db import make_engine, session_factory
 from bridge_platform.errors import DomainError
@@ -94,7 +92,6 @@ class Services:
     attach_invoice_pdf: AttachInvoicePdfNow
     resend_invoice_email: ResendInvoiceEmail
     get_invoice_pdf: GetInvoicePdf
-    send_order: OrderProcessor
     sync_orders: SyncOrders | None
     start_run: StartOrderRun | None
     run_due_syncs: RunDueSyncs | None
@@ -172,7 +169,7 @@ def build(
         uow_for, ikas_orders, article_numbers, fortnox_customers, fortnox_orders, fortnox_registers, clock
     )
     document_steps = DocumentSteps(uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock)
-    process_order = _export_only(export_order)
+    process_order = ProcessOrder(uow_for, export_order, document_steps)
     if engine is not None:
         register_sql_functions(engine)
         order_reads = order_reads or SqlOrderReads(session_factory(engine))
@@ -198,12 +195,11 @@ def build(
         update_settings=UpdateOrderSettings(uow_for, clock),
         purge_tenant_data=PurgeTenantData(delete_tenant_data, forget_personal_data),
         export_order=export_order,
-        process_order=ProcessOrder(uow_for, export_order, document_steps),
+        process_order=process_order,
         create_invoice=CreateInvoiceNow(uow_for, document_steps),
         attach_invoice_pdf=AttachInvoicePdfNow(uow_for, document_steps),
         resend_invoice_email=ResendInvoiceEmail(uow_for, document_steps),
         get_invoice_pdf=GetInvoicePdf(uow_for, document_steps, fortnox_invoices),
-        send_order=process_order,
         sync_orders=sync_orders,
         start_run=StartOrderRun(run_ledger) if run_ledger else None,
         run_due_syncs=RunDueSyncs(run_ledger, due_tenants) if run_ledger and due_tenants else None,
@@ -240,24 +236,6 @@ def _execute(run: Callable[[RunContext], RunReport], context: RunContext) -> Run
         log.warning("run failed", extra={"run_id": context.run_id, "scope": context.scope, "error": error.message})
         return RunOutcome(FAILED, errors=[{"message": error.message}])
     return RunOutcome(report.state, report.counts, report.errors, report.result)
-
-
-@dataclass(frozen=True)
-class _Exported:
-    outcome: str
-    status: str | None
-    reason: str | None
-    wrote: bool
-
-
-def _export_only(export_order: ExportOrder) -> OrderProcessor:
-    """OrderProcessor over ExportOrder alone (it reads the order itself), until ProcessOrder is wired."""
-
-    def process(tenant_id: str, ikas_order_id: str, *, manual: bool, order: IkasOrder | None) -> _Exported:
-        result = export_order(ExportOrderRequest(tenant_id, ikas_order_id, manual=manual))
-        return _Exported(result.outcome, result.status, result.reason, result.outcome == "created")
-
-    return process
 
 
 def _no_database(tenant_id: str) -> int:

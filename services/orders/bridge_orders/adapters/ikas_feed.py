@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from bridge_orders.adapters.upstreams import ikas_order_of
@@ -20,4 +20,10 @@ class HttpIkasOrderFeed:
 
     def placed_between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[IkasOrder]:
         for order in self._client.iter_orders(tenant_id, ordered_from=start, ordered_before=end):
+            yield ikas_order_of(order)
+
+    def by_ids(self, tenant_id: str, ikas_order_ids: Sequence[str]) -> Iterator[IkasOrder]:
+        if not ikas_order_ids:
+            return
+        for order in self._client.iter_orders(tenant_id, ids=list(ikas_order_ids)):
             yield ikas_order_of(order)

@@ -17,7 +17,7 @@ writes nothing anywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -29,15 +29,14 @@ from bridge_orders.app.ports import (
     Clock,
     IkasOrderFeed,
     OrderMarks,
-    OrderProcessor,
     OrderReads,
-    ProcessedOrder,
     RunProgress,
     RunReport,
     UnitOfWorkFactory,
     WakeUp,
     WakeUps,
 )
+from bridge_orders.app.process_order import ProcessOrderRequest, ProcessOrderResult
 from bridge_orders.domain.ikas_order import IkasOrder
 from bridge_orders.domain.mapping import missing_relations
 from bridge_orders.domain.order_record import ERROR, OUTGOING, OrderRecord
@@ -96,7 +95,7 @@ class _Pass:
         return RunReport(state, dict(self.counts), self.errors, result)
 
 
-def _count(outcome: _Pass, entity: str, result: ProcessedOrder) -> None:
+def _count(outcome: _Pass, entity: str, result: ProcessOrderResult) -> None:
     if result.outcome in (CREATED, FOUND):
         outcome.counts["created"] += 1
     elif result.outcome in (FAILED, UNKNOWN):
@@ -125,7 +124,7 @@ class SyncOrders:
         self,
         uow_for: UnitOfWorkFactory,
         feed: IkasOrderFeed,
-        process: OrderProcessor,
+        process: Callable[[ProcessOrderRequest], ProcessOrderResult],
         articles: ArticleNumbers,
         reads: OrderReads,
         marks: OrderMarks,
@@ -147,7 +146,9 @@ class SyncOrders:
         try:
             self._drain(tenant_id, outcome, progress)
             if since is not None:  # without sync_from nothing is sent automatically: no walk needed
-                self._each(tenant_id, self._feed.updated_since(tenant_id, since), outcome, progress, manual=False)
+                for order in self._feed.updated_since(tenant_id, since):
+                    if order.id not in outcome.seen:  # a wake-up just processed it
+                        self._one(tenant_id, order, outcome, progress, manual=False)
             walked = True
             self._retry(tenant_id, outcome, progress)
             self._drain(tenant_id, outcome, progress)
@@ -166,23 +167,35 @@ class SyncOrders:
         return outcome.report()
 
     def _drain(self, tenant_id: str, outcome: _Pass, progress: RunProgress) -> None:
-        """Processes the pending wake-ups until none is left (re-reading each order); a wake-up is forgotten
-        only after its order was processed, and only if no webhook woke it again meanwhile."""
+        """Processes the pending wake-ups until none is left, re-reading their orders (one listOrder per batch);
+        a wake-up is forgotten only after its order was processed, and only if no webhook woke it again
+        meanwhile. One for an order ikas does not have (deleted) is forgotten too."""
         tried: set[WakeUp] = set()  # one that failed stays pending for the next run, not for another round
         for _ in range(MAX_DRAINS):
             pending = [w for w in self._wake_ups.pending(tenant_id, WAKE_UP_BATCH + len(tried)) if w not in tried]
             if not pending:
                 return
+            tried.update(pending)
+            orders = self._read(tenant_id, [w.ikas_order_id for w in pending])
             for wake_up in pending:
-                tried.add(wake_up)
-                if self._one(tenant_id, wake_up.ikas_order_id, None, outcome, progress, manual=False):
+                order = orders.get(wake_up.ikas_order_id)
+                if order is None or self._one(tenant_id, order, outcome, progress, manual=False):
                     self._wake_ups.done(tenant_id, wake_up)
 
     def _retry(self, tenant_id: str, outcome: _Pass, progress: RunProgress) -> None:
         now = self._clock.now()
-        for record in self._reads.unfinished(tenant_id, WAITS_FOR_IKAS, RETRY_LIMIT):
-            if record.ikas_order_id not in outcome.seen and is_retried(record, now):
-                self._one(tenant_id, record.ikas_order_id, None, outcome, progress, manual=False)
+        due = [
+            record.ikas_order_id
+            for record in self._reads.unfinished(tenant_id, WAITS_FOR_IKAS, RETRY_LIMIT)
+            if record.ikas_order_id not in outcome.seen and is_retried(record, now)
+        ]
+        for start in range(0, len(due), WAKE_UP_BATCH):
+            orders = self._read(tenant_id, due[start : start + WAKE_UP_BATCH])
+            for order in orders.values():
+                self._one(tenant_id, order, outcome, progress, manual=False)
+
+    def _read(self, tenant_id: str, ikas_order_ids: list[str]) -> dict[str, IkasOrder]:
+        return {order.id: order for order in self._feed.by_ids(tenant_id, ikas_order_ids)}
 
     # -- the backfill run -----------------------------------------------------------------------------------
 
@@ -195,7 +208,8 @@ class SyncOrders:
             if dry:
                 self._plan(tenant_id, orders, outcome, progress)
             else:
-                self._each(tenant_id, orders, outcome, progress, manual=True)
+                for order in orders:
+                    self._one(tenant_id, order, outcome, progress, manual=True)
         except _Stop:
             pass
         except Conflict as error:
@@ -236,30 +250,14 @@ class SyncOrders:
 
     # -- one order ------------------------------------------------------------------------------------------
 
-    def _each(
-        self, tenant_id: str, orders: Iterable[IkasOrder], outcome: _Pass, progress: RunProgress, *, manual: bool
-    ) -> None:
-        for order in orders:
-            self._one(tenant_id, order.id, order, outcome, progress, manual=manual)
-
-    def _one(
-        self,
-        tenant_id: str,
-        ikas_order_id: str,
-        order: IkasOrder | None,
-        outcome: _Pass,
-        progress: RunProgress,
-        *,
-        manual: bool,
-    ) -> bool:
+    def _one(self, tenant_id: str, order: IkasOrder, outcome: _Pass, progress: RunProgress, *, manual: bool) -> bool:
         """Processes one order; True when it is accounted for (done, or its record says what is missing).
         Raises _Stop when the whole run has to end."""
         if progress.lease_lost():
             raise _Stop  # another worker took the run over; it goes on from the same ledger row
-        entity = order.number if order is not None else ikas_order_id
-        accounted = True
+        entity, accounted = order.number, True
         try:
-            result = self._process(tenant_id, ikas_order_id, manual=manual, order=order)
+            result = self._process(ProcessOrderRequest(tenant_id, order.id, manual=manual, order=order))
         except Conflict as error:
             if is_paused(error):
                 outcome.stopped_by = _paused_entry(error.message, error.details.get("reason"))
@@ -277,7 +275,7 @@ class SyncOrders:
             outcome.fail(entity, error.message)
             outcome.unaccounted, accounted = True, False
         except Exception as error:  # a bug in one order must not stop the others; it is logged in full
-            log.exception("processing an order failed", extra={"tenant_id": tenant_id, "ikas_order_id": ikas_order_id})
+            log.exception("processing an order failed", extra={"tenant_id": tenant_id, "ikas_order_id": order.id})
             outcome.fail(entity, f"internal error ({type(error).__name__}); the order is tried again next run")
             outcome.unaccounted, accounted = True, False
         else:
@@ -285,7 +283,7 @@ class SyncOrders:
                 outcome.stopped_by = _paused_entry(PAUSED, None)
                 raise _Stop
             _count(outcome, entity, result)
-        outcome.seen.add(ikas_order_id)
+        outcome.seen.add(order.id)
         outcome.done += 1
         if outcome.done % PROGRESS_EVERY == 0:
             progress.progress(outcome.done)

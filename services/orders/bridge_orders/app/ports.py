@@ -215,6 +215,10 @@ class IkasOrderFeed(Protocol):
         """Orders with orderedAt in [start, end), oldest first."""
         ...
 
+    def by_ids(self, tenant_id: str, ikas_order_ids: Sequence[str]) -> Iterator[IkasOrder]:
+        """The orders with these ids that ikas has (at most 200 ids: one listOrder page)."""
+        ...
+
 
 class OrderMarks(Protocol):
     """Named instants of one tenant (the run's updatedAt watermark, the last order sync); each call is a
@@ -327,29 +331,6 @@ class DueTenants(Protocol):
     """Tenants whose automatic order sync is on."""
 
     def due(self) -> list[str]: ...
-
-
-class ProcessedOrder(Protocol):
-    """What came of one order (ProcessOrderResult): the ExportOrderResult outcome, the record's status
-    (None when not listed), why, and whether any Fortnox or ikas write happened."""
-
-    @property
-    def outcome(self) -> str: ...
-    @property
-    def status(self) -> str | None: ...
-    @property
-    def reason(self) -> str | None: ...
-    @property
-    def wrote(self) -> bool: ...
-
-
-class OrderProcessor(Protocol):
-    """One order through ProcessOrder (the Fortnox order, then invoice, e-mail and PDF per the settings),
-    safe to repeat at any time. `order` is the order already read (a run's page); None reads it."""
-
-    def __call__(
-        self, tenant_id: str, ikas_order_id: str, *, manual: bool, order: IkasOrder | None
-    ) -> ProcessedOrder: ...
 
 
 class StoreNames(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final, TypeVar
 
@@ -12,6 +13,7 @@ from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
 from bridge_orders.app.manage_settings import UpdateOrderSettingsRequest
 from bridge_orders.app.order_runs import StartOrderRunRequest
 from bridge_orders.app.ports import OrderFilter
+from bridge_orders.app.process_order import ProcessOrderRequest
 from bridge_orders.bootstrap import Services
 from bridge_orders.domain.order_record import CREATED, ERROR, FULFILLED, OUTGOING, Money, OrderRecord
 from bridge_orders.domain.settings import OrderSettings, parse_sync_from
@@ -201,6 +203,17 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         record = _need(self._services.get_order)(tenant_id, record_id)
         return order_to_proto(record, self._store_url(tenant_id), with_timeline=True)
 
+    def _ikas_order_id(self, tenant_id: str, record_id: str) -> str:
+        """The ikas order behind Bridge's id, of this tenant only (another tenant's id is NotFound)."""
+        return _need(self._services.get_order).ikas_order_id(tenant_id, record_id)
+
+    def _action(
+        self, action: Callable[[str, str], OrderRecord], request: orders_pb2.OrderActionRequest
+    ) -> orders_pb2.OrderActionResponse:
+        record = action(request.tenant_id, self._ikas_order_id(request.tenant_id, request.order_id))
+        url = self._store_url(request.tenant_id)
+        return orders_pb2.OrderActionResponse(order=order_to_proto(record, url, with_timeline=True))
+
     @maps_errors
     def ListOrders(
         self, request: orders_pb2.ListOrdersRequest, context: grpc.ServicerContext
@@ -234,9 +247,40 @@ class OrderServicer(orders_pb2_grpc.OrderServiceServicer):
         self, request: orders_pb2.OrderActionRequest, context: grpc.ServicerContext
     ) -> orders_pb2.OrderActionResponse:
         tag_tenant(request.tenant_id)
-        ikas_order_id = _need(self._services.get_order).ikas_order_id(request.tenant_id, request.order_id)
-        self._services.send_order(request.tenant_id, ikas_order_id, manual=True, order=None)
+        ikas_order_id = self._ikas_order_id(request.tenant_id, request.order_id)
+        self._services.process_order(ProcessOrderRequest(request.tenant_id, ikas_order_id, manual=True))
         return orders_pb2.OrderActionResponse(order=self._order(request.tenant_id, request.order_id))
+
+    @maps_errors
+    def CreateInvoice(
+        self, request: orders_pb2.OrderActionRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.OrderActionResponse:
+        tag_tenant(request.tenant_id)
+        return self._action(self._services.create_invoice, request)
+
+    @maps_errors
+    def AttachInvoicePdf(
+        self, request: orders_pb2.OrderActionRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.OrderActionResponse:
+        tag_tenant(request.tenant_id)
+        return self._action(self._services.attach_invoice_pdf, request)
+
+    @maps_errors
+    def ResendInvoiceEmail(
+        self, request: orders_pb2.OrderActionRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.OrderActionResponse:
+        tag_tenant(request.tenant_id)
+        return self._action(self._services.resend_invoice_email, request)
+
+    @maps_errors
+    def GetInvoicePdf(
+        self, request: orders_pb2.GetInvoicePdfRequest, context: grpc.ServicerContext
+    ) -> orders_pb2.GetInvoicePdfResponse:
+        tag_tenant(request.tenant_id)
+        pdf = self._services.get_invoice_pdf(
+            request.tenant_id, self._ikas_order_id(request.tenant_id, request.order_id)
+        )
+        return orders_pb2.GetInvoicePdfResponse(pdf=pdf.pdf, filename=pdf.filename)
 
     @maps_errors
     def HandleOrderWebhook(

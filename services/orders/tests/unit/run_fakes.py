@@ -23,6 +23,7 @@ class FakeOrderFeed:
         self._ikas = ikas  # the export tests' FakeIkasOrders; tests replace its `orders`
         self.paused = False
         self.walks: list[datetime] = []
+        self.reads: list[int] = []  # the size of each batch read by id
 
     def updated_since(self, tenant_id: str, since: datetime) -> Iterator[IkasOrder]:
         if self.paused:
@@ -30,6 +31,12 @@ class FakeOrderFeed:
         self.walks.append(since)
         found = [o for o in self._ikas.orders.values() if o.updated_at is not None and o.updated_at >= since]
         yield from sorted(found, key=lambda o: (o.updated_at or since, o.id))
+
+    def by_ids(self, tenant_id: str, ikas_order_ids: Sequence[str]) -> Iterator[IkasOrder]:
+        if self.paused:
+            raise ConnectionPaused("ikas", "needs_reauth")
+        self.reads.append(len(ikas_order_ids))
+        yield from (self._ikas.orders[i] for i in ikas_order_ids if i in self._ikas.orders)
 
     def placed_between(self, tenant_id: str, start: datetime, end: datetime) -> Iterator[IkasOrder]:
         found = [o for o in self._ikas.orders.values() if start <= o.ordered_at < end]
