@@ -261,6 +261,8 @@ def order_fields(draft: OrderDraft) -> dict[str, Any]:
             fields["ArticleNumber"] = row.article_number
         if row.account_number is not None:
             fields["AccountNumber"] = row.account_number
+        if row.unit:
+            fields["Unit"] = row.unit
         rows.append(fields)
     body: dict[str, Any] = {
         "CustomerNumber": draft.customer_number,
