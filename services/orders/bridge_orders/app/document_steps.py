@@ -43,7 +43,7 @@ from bridge_orders.domain.order_record import (
     StepCall,
 )
 from bridge_orders.domain.settings import OrderSettings
-from bridge_platform.errors import Conflict, NotFound, OutcomeUnknown, UpstreamError
+from bridge_platform.errors import Conflict, NotFound, OutcomeUnknown, UpstreamError, UpstreamRejected
 
 _Apply = Callable[[OrderRecord, datetime], None]
 
@@ -124,7 +124,9 @@ class DocumentSteps:
             if result.record is None or result.outcome in (BUSY, WAITING):
                 return results
             record = result.record
-        if record.invoice_attached_at is None:
+        # ikas blocks apps whose calls fail often (ikas-api.md §7): a refused attachment waits for the merchant's
+        # "attach PDF" instead of being sent again by every run.
+        if record.invoice_attached_at is None and not record.was_refused(ATTACH_INVOICE_PDF):
             results.append(self.attach_pdf(tenant_id, ikas_order_id, settings))
         return results
 
@@ -254,7 +256,8 @@ class DocumentSteps:
             done = _Done(lambda r, at: r.record_unknown(token, detail, at, exchange), UNKNOWN, False)
         except UpstreamError as error:
             failure, exchange = upstream_failure(error, self._clock.now()), failed_exchange(error)
-            done = _Done(lambda r, at: r.record_failure(token, failure, exchange), FAILED, False)
+            refused = isinstance(error, UpstreamRejected)
+            done = _Done(lambda r, at: r.record_failure(token, failure, exchange, refused=refused), FAILED, False)
         except _StepFailed as failed:
             failure = OrderError(failed.message, None, failed.hint, self._clock.now())
             done = _Done(lambda r, at: r.record_failure(token, failure), FAILED, False)

@@ -146,7 +146,7 @@ class Attempt:
 
     at: datetime
     step: str
-    # started | resumed | created | found | unknown | failed | waiting | paused | sent | attached | skipped
+    # started | resumed | created | found | unknown | failed | refused | waiting | paused | sent | attached
     outcome: str
     detail: str = ""
     request: str = ""
@@ -290,14 +290,22 @@ class OrderRecord:
         self._log_outcome(at, step, "unknown", detail, exchange)
         self._settle_status(at)
 
-    def record_failure(self, token: str, error: OrderError, exchange: Exchange | None = None) -> None:
-        """The attempt failed clearly (refused, or unavailable before anything was written)."""
+    def record_failure(
+        self, token: str, error: OrderError, exchange: Exchange | None = None, *, refused: bool = False
+    ) -> None:
+        """The attempt failed clearly (unavailable before anything was written, or `refused` by the upstream:
+        the same request would be refused again)."""
         self._check_claim(token, error.at)
         step = self.intent or CREATE_FORTNOX_ORDER
         self._release()
         self.error = error
-        self._log_outcome(error.at, step, "failed", error.message, exchange)
+        self._log_outcome(error.at, step, "refused" if refused else "failed", error.message, exchange)
         self._settle_status(error.at)
+
+    def was_refused(self, step: str) -> bool:
+        """Whether the step's last outcome was a refusal (nothing since has done it)."""
+        last = next((a.outcome for a in reversed(self.timeline) if a.step == step and a.outcome != "started"), None)
+        return last == "refused"
 
     def pause(self, token: str | None, reason: str, at: datetime) -> None:
         """The connection is paused: nothing was sent (the token was refused before the request went out).
@@ -427,7 +435,7 @@ class OrderRecord:
             (
                 a.step
                 for a in reversed(self.timeline)
-                if a.outcome == "failed" or (a.outcome == "unknown" and a.step != SEND_INVOICE_EMAIL)
+                if a.outcome in ("failed", "refused") or (a.outcome == "unknown" and a.step != SEND_INVOICE_EMAIL)
             ),
             None,
         )

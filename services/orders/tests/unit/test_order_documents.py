@@ -674,3 +674,16 @@ def test_the_totals_are_checked_after_the_order_is_made(shop: Services, database
     assert record.fortnox_total is not None
     assert record.fortnox_total.amount == Decimal("299.00")  # rows 249.00 + freight 40.00 + its VAT 10.00
     assert record.totals_explanation is None
+
+
+def test_a_refused_attachment_waits_for_the_merchant_instead_of_every_run(
+    shop: Services, ikas: Any, database: Any
+) -> None:
+    ikas.fail_before["attach"] = UpstreamRejected("ikas", "appId is not valid", 200, "ARGUMENT_VALIDATION_ERROR")
+    refused = process(shop)
+    assert (refused.outcome, refused.status) == ("failed", "error")
+    assert stored(database).timeline[-1].outcome == "refused"
+    process(shop)
+    assert ikas.attachments == []  # no second refused call by itself (ikas blocks apps that fail often)
+    record = shop.attach_invoice_pdf(TENANT, "o-1")
+    assert (record.invoice_attached_at, record.status, len(ikas.attachments)) == (NOW, "created", 1)
