@@ -106,6 +106,19 @@ def test_an_exclusive_submit_returns_the_active_run_of_the_tenant_and_scope(setu
     assert len(states(setup.engine)) == 3
 
 
+def test_a_page_of_runs_is_one_tenants_newest_first(setup: Setup) -> None:
+    clock = iter(datetime(2026, 11, 24, 12, minute, tzinfo=UTC) for minute in range(10))
+    queue = setup.queue(clock=lambda: next(clock))  # type: ignore[arg-type]
+    ids = [queue.submit(tenant_id="t1", scope=s, trigger="test", exclusive=False).run_id for s in ("a", "b", "a")]
+    queue.submit(tenant_id="t2", scope="a", trigger="test")
+
+    assert queue.page("t1", None, 1, 2) == ([queue.get("t1", ids[2]), queue.get("t1", ids[1])], 3)
+    rows, total = queue.page("t1", "a", 1, 50)
+    assert ([row["id"] for row in rows], total) == ([ids[2], ids[0]], 2)
+    assert [row["id"] for row in queue.page("t1", None, 2, 2)[0]] == [ids[0]]
+    assert queue.page("t3", None, 1, 50) == ([], 0)
+
+
 def test_a_run_executes_once_and_records_its_outcome(setup: Setup) -> None:
     seen: list[str] = []
 
