@@ -54,6 +54,9 @@ RECONCILE_EVERY: Final = timedelta(days=1)
 # (and found equal, so it writes nothing) rather than missed; Fortnox's lastmodified has minute precision.
 OVERLAP: Final = timedelta(minutes=2)
 MAX_DESCRIPTION: Final = 200
+# Beyond this many article lookups in one run, reading the whole article list (500 a page) is cheaper: one list
+# read costs ceil(articles / 500) + 1 calls, fewer than 50 lookups for any company below 24 000 articles.
+LIST_INSTEAD_OF_LOOKUPS: Final = 50
 
 
 def line_error(error: UpstreamError | NotFound, at: datetime) -> LineError:
@@ -86,6 +89,12 @@ def duplicate_sku(sku: str, count: int) -> str:
 def _price_owed(line: ProductLine, values: SyncedValues) -> bool:
     """Bridge created the article (its name is recorded) but its base price row was never written."""
     return line.synced_name is not None and line.synced_price is None and values.price is not None
+
+
+def _never_synced(line: ProductLine) -> bool:
+    """Related by matching, but no product values written or compared yet (stock may have been)."""
+    synced = line.synced
+    return (synced.name, synced.price, synced.ean) == (None, None, None)
 
 
 def same_values(line: ProductLine, values: SyncedValues) -> bool:
@@ -140,6 +149,10 @@ class _Session:
         self._ikas = ikas
         self._tax: StoreTax | None = None
         self.duplicate_skus: dict[str, int] = {}  # SKU -> how many live ikas variants carry it
+        # Every article of the company (inactive ones marked), when this run read the whole list: it then
+        # answers the lookups before a create or a first sync and the id reconciliation, call-free.
+        self.articles: dict[str, FortnoxArticle] | None = None
+        self.units: dict[str, bool] = {}  # Fortnox unit code -> whether the company has it (asked once a run)
 
     def checkpoint(self, progress: RunProgress, done: int, total: int) -> None:
         """Commits the lines so far (ending the transaction, so the ledger can record progress), then
@@ -231,6 +244,7 @@ class SyncProducts:
         tenant_id = session.tenant_id
         if watermark is None:
             articles = list(self._fortnox.articles(tenant_id))
+            session.articles = {article.number: article for article in articles}
         else:
             articles = list(self._fortnox.articles_changed_since(tenant_id, watermark))
         session.checkpoint(progress, 0, len(articles))
@@ -375,6 +389,8 @@ class SyncProducts:
             # saveProduct is a full replace: a variant left out of it is gone without a `deleted` flag.
             self._orphan_unseen(session, variants, {v.product_id for v in variants})
         session.duplicate_skus = self._count_skus(session, variants, full=watermark is None)
+        if watermark is None or self._lookups_needed(session, variants) > LIST_INSTEAD_OF_LOOKUPS:
+            session.articles = {article.number: article for article in self._fortnox.articles(tenant_id)}
         session.checkpoint(progress, 0, len(variants))
         for done, variant in enumerate(variants, start=1):
             # The line exists before the work, so a failure (even of a create) is recorded on it.
@@ -386,6 +402,30 @@ class SyncProducts:
             if done % 50 == 0:
                 session.checkpoint(progress, done, len(variants))
         session.checkpoint(progress, len(variants), len(variants))
+
+    @staticmethod
+    def _lookups_needed(session: _Session, variants: Iterable[IkasVariant]) -> int:
+        """How many of these variants would look their article up: those without a relation (before a
+        create) and related ones never synced since matching (their first sync compares with Fortnox)."""
+        count = 0
+        for variant in variants:
+            line = session.by_key.get((variant.product_id, variant.variant_id))
+            if variant.deleted or clean_sku(variant.sku) is None:
+                continue
+            if line is None or not line.is_related or _never_synced(line):
+                count += 1
+        return count
+
+    def _article_of(self, session: _Session, number: str) -> FortnoxArticle | None:
+        """The company's article with this number: from the run's list read when there is one, else looked up."""
+        if session.articles is not None:
+            return session.articles.get(number)
+        return self._fortnox.article(session.tenant_id, number)
+
+    def _has_unit(self, session: _Session, code: str) -> bool:
+        if code not in session.units:
+            session.units[code] = self._fortnox.unit_exists(session.tenant_id, code)
+        return session.units[code]
 
     def _orphan_unseen(self, session: _Session, variants: Iterable[IkasVariant], products: set[str] | None) -> None:
         """Orphans related lines whose variant is gone: any unseen one after a full read, or an unseen variant
@@ -487,10 +527,10 @@ class SyncProducts:
     def _update_article(self, session: _Session, line: ProductLine, number: str, values: SyncedValues) -> None:
         outcome, tenant_id = session.outcome, session.tenant_id
         baseline = line.synced
-        if (baseline.name, baseline.price, baseline.ean) == (None, None, None):
+        if _never_synced(line):
             # The first sync since matching related the line without writing: what Fortnox holds now is the
             # baseline, so values that are already equal are not written again (§3: only real changes).
-            current = self._fortnox.article(tenant_id, number)
+            current = self._article_of(session, number)
             if current is None:
                 session.orphan(line, f"the Fortnox article {number} was deleted; nothing was deleted in ikas")
                 return
@@ -526,25 +566,9 @@ class SyncProducts:
         self, session: _Session, line: ProductLine, variant: IkasVariant, number: str, values: SyncedValues
     ) -> None:
         outcome, tenant_id = session.outcome, session.tenant_id
-        existing = self._fortnox.article(tenant_id, number)
+        existing = self._article_of(session, number)
         if existing is not None:
-            # Already in Fortnox (made by hand, or by an earlier run whose answer was lost): relate, never duplicate.
-            if not existing.active:
-                outcome.plan("skip", number, "a Fortnox article with this number exists but is inactive")
-                if not outcome.dry:
-                    line.mark_unmatched(f"the Fortnox article {number} is inactive")
-                return
-            outcome.plan("update", number, "relates the existing Fortnox article with this number")
-            session.link(line, number)
-            if outcome.dry:
-                outcome.count("updated")
-                return
-            mine = SyncedValues(existing.description, existing.base_price, existing.ean)
-            line.mark_synced(mine, self._clock.now())
-            if session.settings.products.update_existing and not same_values(line, values):
-                self._update_article(session, line, number, values)
-            else:
-                outcome.count("unchanged")
+            self._relate_existing(session, line, number, existing, values)
             return
         if not session.settings.products.create_new:
             outcome.plan("skip", number, "no Fortnox article with this number, and create_new is off")
@@ -555,7 +579,7 @@ class SyncProducts:
             outcome.count("created")
             return
         unit = fortnox_unit(variant.unit_type)
-        if unit is not None and not self._fortnox.unit_exists(tenant_id, unit):
+        if unit is not None and not self._has_unit(session, unit):
             unit = None
         new = NewArticle(number, values.name or number, values.ean, unit, variant.is_physical)
         try:
@@ -563,14 +587,47 @@ class SyncProducts:
         except OutcomeUnknown:
             if self._fortnox.article(tenant_id, number) is None:
                 raise
+        except UpstreamRejected:
+            # Refused: perhaps someone made the article since the run's list read. Then relate it, as above.
+            made_meanwhile = self._fortnox.article(tenant_id, number)
+            if made_meanwhile is None:
+                raise
+            if session.articles is not None:  # the id reconciliation at the end of the run knows it, too
+                session.articles[number] = made_meanwhile
+            self._relate_existing(session, line, number, made_meanwhile, values)
+            return
         # The article exists from here on: the line is related and records what is written so far, so a failed
         # price row shows as this line's error and the next run writes it (see _price_owed), never a second article.
         session.link(line, number)
         line.mark_synced(SyncedValues(values.name, None, values.ean), self._clock.now())
+        if session.articles is not None:  # the id reconciliation at the end of the run knows it, too
+            session.articles[number] = FortnoxArticle(number, values.name, True, values.ean, None, None, None)
         if values.price is not None:
             self._fortnox.set_base_price(tenant_id, number, values.price)
         line.mark_synced(values, self._clock.now())
         outcome.count("created")
+
+    def _relate_existing(
+        self, session: _Session, line: ProductLine, number: str, existing: FortnoxArticle, values: SyncedValues
+    ) -> None:
+        """Already in Fortnox (made by hand, or by an earlier run whose answer was lost): relate, never duplicate."""
+        outcome = session.outcome
+        if not existing.active:
+            outcome.plan("skip", number, "a Fortnox article with this number exists but is inactive")
+            if not outcome.dry:
+                line.mark_unmatched(f"the Fortnox article {number} is inactive")
+            return
+        outcome.plan("update", number, "relates the existing Fortnox article with this number")
+        session.link(line, number)
+        if outcome.dry:
+            outcome.count("updated")
+            return
+        mine = SyncedValues(existing.description, existing.base_price, existing.ean)
+        line.mark_synced(mine, self._clock.now())
+        if session.settings.products.update_existing and not same_values(line, values):
+            self._update_article(session, line, number, values)
+        else:
+            outcome.count("unchanged")
 
     # -- lifecycle ------------------------------------------------------------------------------------------
 
@@ -582,7 +639,10 @@ class SyncProducts:
         related = [line for line in session.lines if line.is_related]
         if not related or (not full and last is not None and session.now - last < RECONCILE_EVERY):
             return
-        active = {a.number for a in self._fortnox.articles(session.tenant_id) if a.active}
+        listed = (
+            session.articles.values() if session.articles is not None else self._fortnox.articles(session.tenant_id)
+        )
+        active = {a.number for a in listed if a.active}
         for line in related:
             if line.fortnox_article_number not in active and line.is_related:
                 session.orphan(

@@ -21,6 +21,7 @@ from .sandbox_admin import (
     FortnoxHand,
     IkasHand,
     add_fault,
+    calls,
     clear_calls,
     fortnox_articles,
     fortnox_base_prices,
@@ -31,7 +32,7 @@ from .sandbox_admin import (
     line_by_sku,
     tag_id,
 )
-from .test_catalog_relations import OTHER, TENANT, Catalog
+from .test_catalog_relations import FORTNOX_COMPANY, OTHER, TENANT, Catalog
 
 fortnox_sandbox, ikas_sandbox, catalog = stack.fortnox_sandbox, stack.ikas_sandbox, stack.catalog
 
@@ -197,6 +198,26 @@ def test_ikas_to_fortnox_creates_articles_for_tagged_variants_only(catalog: Cata
     assert again.state == common_pb2.RUN_STATE_SUCCEEDED, again.errors
     assert (again.counts.created, again.counts.updated) == (0, 0)
     assert fortnox_writes(catalog.fortnox_url) == []
+
+
+def test_a_full_run_reads_the_article_list_once_instead_of_looking_up_each_article(catalog: Catalog) -> None:
+    _settings(catalog, "ikas_to_fortnox", create_new=True, update_existing=True)
+    clear_calls(catalog.fortnox_url)
+
+    run = catalog.run("products")
+
+    assert run.state == common_pb2.RUN_STATE_SUCCEEDED, run.errors
+    company = [c for c in calls(catalog.fortnox_url) if c["key"] == str(FORTNOX_COMPANY[TENANT])]
+    lookups = [c for c in company if c["method"] == "GET" and c["path"].startswith("/3/articles/")]
+    assert lookups == []  # neither before a create nor for a first sync after matching
+    assert len([c for c in company if c["method"] == "GET" and c["path"] == "/3/articles"]) == 2  # all, inactive
+    creates = [c for c in company if c["method"] == "POST" and c["path"] == "/3/articles"]
+    assert len(creates) == run.counts.created == len(TAGGED_WITHOUT_ARTICLE)
+    for number in TAGGED_WITHOUT_ARTICLE:  # a created article costs its create and its base price row, no more
+        assert [(c["method"], c["path"]) for c in company if number in c["path"].split("/")] == [
+            ("PUT", f"/3/prices/A/{number}/0")
+        ]
+    assert len([c for c in company if c["path"].startswith("/3/units/")]) <= 1  # asked once a run, if at all
 
 
 def test_duplicate_skus_are_never_linked_in_ikas_to_fortnox(catalog: Catalog) -> None:
