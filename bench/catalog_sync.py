@@ -7,16 +7,19 @@ builds the catalog in this process (`bootstrap.build`, no run queue) with sandbo
    ikas_to_fortnox products run (create_new on); Fortnox and ikas calls divided by the articles created;
 2. calls per updated article: every ikas price changed, one more run (update_existing on);
 3. a no-change run over `--lines` related lines (default 10 000): Fortnox articles seeded to equal the ikas
-   products, matched, synced once; then a products run and a stock run, each counted as Fortnox reads (GET)
-   and writes (anything else) and ikas calls (all GraphQL POSTs; the sandbox's call log cannot tell reads
-   from writes, so the ikas store's state is compared before and after to prove nothing was written);
+   products, matched, synced once, and one more run of each scope once the watermark's overlap (2 min) has
+   passed since the data last changed (the steady state: a change inside the overlap is read again on
+   purpose); then a products run and a stock run, each counted as Fortnox reads (GET) and writes (anything
+   else) and ikas calls (all GraphQL POSTs; the sandbox's call log cannot tell reads from writes, so the ikas
+   store's state is compared before and after to prove nothing was written);
 4. the sustained rate on a `--rate-articles` (default 2 000) create with the rate window scaled down by
    `--scale` (default 10): the Fortnox sandbox enforces 25 calls per 5/scale s (POST /__admin/rate-limit) and
-   Bridge's own Fortnox budget is scaled the same way; printed as calls per second, the ratio to the ceiling
-   (25 per window), and the 429s seen.
+   Bridge's own Fortnox budget (window and guard) is scaled the same way; printed as calls per second, the
+   ratio to the ceiling (25 per window), and the 429s seen. `--fortnox-limit` replaces the budget's limit
+   (production: bridge_upstreams.rate_budget.FORTNOX_RATES) to see what another one would give.
 
-Run from the repository root: `.venv/bin/python bench/catalog_sync.py --lines 10000` (about ten minutes
-with the defaults; `--lines 500 --created 50 --rate-articles 200` gives a quick look).
+Run from the repository root: `.venv/bin/python -u bench/catalog_sync.py` (the full size; about half an hour
+on two cores; `--lines 500 --created 50 --rate-articles 200` gives a quick look). Figures: bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -32,13 +35,14 @@ import httpx
 from bridge_catalog.adapters.db.tables import metadata
 from bridge_catalog.app.manage_settings import UpdateCatalogSettingsRequest
 from bridge_catalog.app.ports import RunReport
+from bridge_catalog.app.product_sync import OVERLAP
 from bridge_catalog.bootstrap import Services, build
 from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, StockSettings
 from bridge_platform.db import make_engine
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from bridge_sandboxes.process import running_sandbox
-from bridge_upstreams import wiring
+from bridge_upstreams import rate_budget, wiring
 
 TENANT, COMPANY, STORE = "bench-tenant", 4242, "bench"
 FORTNOX_CEILING = (25, 5.0)  # the real Fortnox limit: 25 calls per 5 s per tenant
@@ -256,11 +260,20 @@ def per_article(bench: Bench, created: int) -> None:
 def no_change(bench: Bench, lines: int) -> None:
     bench.reset([_article(n) for n in range(lines)])
     bench.add_products(lines)
+    changed_last = time.monotonic()
     services = bench.build(mode="ikas_to_fortnox", create_new=False, update_existing=True)
     services.match_products(TENANT, _NoProgress())
-    first, _, elapsed = bench.run("products")
-    print(f"no-change setup: first products run over {lines} lines in {elapsed:.1f} s, {first.counts}")
+    first, calls, elapsed = bench.run("products")
+    print(
+        f"no-change setup: first products run over {lines} lines in {elapsed:.1f} s, {first.counts}, "
+        f"fortnox {calls['fortnox_reads']} reads {calls['fortnox_writes']} writes, ikas {calls['ikas_calls']} calls"
+    )
     bench.run("stock")
+    # A run's watermark is its start minus OVERLAP: runs that start once that has passed since the last change
+    # read nothing again. One such run of each scope settles the watermarks; the next ones are measured.
+    time.sleep(max(0.0, changed_last + OVERLAP.total_seconds() + 5 - time.monotonic()))
+    for scope in ("products", "stock"):
+        bench.run(scope)
     for scope in ("products", "stock"):
         before = bench.ikas_state()
         report, calls, elapsed = bench.run(scope)
@@ -272,12 +285,22 @@ def no_change(bench: Bench, lines: int) -> None:
         )
 
 
-def sustained_rate(bench: Bench, articles: int, scale: float) -> None:
+def sustained_rate(bench: Bench, articles: int, scale: float, fortnox_limit: int | None) -> None:
     limit, window_s = FORTNOX_CEILING
     scaled_window = window_s / scale
-    budget = wiring.FORTNOX_RATES[0]
-    # Bridge's own Fortnox budget, scaled like the sandbox's window (the name is Final for production code).
-    vars(wiring)["FORTNOX_RATES"] = [(budget[0], budget[1] / scale)]
+    production = wiring.FORTNOX_RATES
+    budget_limit, budget_window_s = production[0]
+    budget_limit = fortnox_limit or budget_limit
+    guard_s = rate_budget.DEFAULT_GUARD_S / scale
+
+    def scaled_budget(upstream: str, rates: list[tuple[int, float]], **options: Any) -> rate_budget.RateBudget:
+        if upstream == "fortnox":  # the guard widens every window: scaled with it, or it would weigh 10x more
+            options["guard_s"] = guard_s
+        return rate_budget.make_rate_budget(upstream, rates, **options)
+
+    # Bridge's own Fortnox budget, scaled like the sandbox's window (the names are Final for production code).
+    vars(wiring)["FORTNOX_RATES"] = [(budget_limit, budget_window_s / scale)]
+    vars(wiring)["make_rate_budget"] = scaled_budget
     try:
         bench.reset([])
         bench.add_products(articles)
@@ -285,12 +308,14 @@ def sustained_rate(bench: Bench, articles: int, scale: float) -> None:
         bench.limit(bench.fortnox, limit, scaled_window)
         report, calls, elapsed = bench.run("products")
     finally:
-        vars(wiring)["FORTNOX_RATES"] = [budget]
+        vars(wiring)["FORTNOX_RATES"] = production
+        vars(wiring)["make_rate_budget"] = rate_budget.make_rate_budget
     total = calls["fortnox_reads"] + calls["fortnox_writes"]
     rate, ceiling = total / elapsed, limit / scaled_window
     print(
         f"sustained: {report.counts['created']} articles, {total} Fortnox calls in {elapsed:.1f} s "
-        f"(window scaled {scale:g}x: {limit} per {scaled_window:g} s) = {rate:.1f} calls/s, "
+        f"(window scaled {scale:g}x: the sandbox allows {limit} per {scaled_window:g} s; Bridge's budget "
+        f"{budget_limit} per {budget_window_s / scale:g} s + {guard_s:g} s guard) = {rate:.1f} calls/s, "
         f"ceiling {ceiling:.1f}/s, ratio {rate / ceiling:.2f}, {calls['fortnox_429']} answered 429"
     )
 
@@ -301,16 +326,24 @@ def main() -> None:
     parser.add_argument("--created", type=int, default=200, help="articles created (and updated) per-article")
     parser.add_argument("--rate-articles", type=int, default=2_000, help="articles created for the sustained rate")
     parser.add_argument("--scale", type=float, default=10.0, help="how much shorter the rate window is")
+    parser.add_argument("--fortnox-limit", type=int, default=None, help="the budget's limit per 5 s (what-if)")
+    parser.add_argument(
+        "--only", choices=("per-article", "no-change", "sustained"), action="append", help="run only these parts"
+    )
     arguments = parser.parse_args()
+    parts = set(arguments.only or ("per-article", "no-change", "sustained"))
     with (
         tempfile.TemporaryDirectory() as data_dir,
         running_sandbox("fortnox", seed="none") as fortnox,
         running_sandbox("ikas", seed="none") as ikas,
     ):
         bench = Bench(fortnox, ikas, Path(data_dir))
-        per_article(bench, arguments.created)
-        no_change(bench, arguments.lines)
-        sustained_rate(bench, arguments.rate_articles, arguments.scale)
+        if "per-article" in parts:
+            per_article(bench, arguments.created)
+        if "no-change" in parts:
+            no_change(bench, arguments.lines)
+        if "sustained" in parts:
+            sustained_rate(bench, arguments.rate_articles, arguments.scale, arguments.fortnox_limit)
 
 
 if __name__ == "__main__":
