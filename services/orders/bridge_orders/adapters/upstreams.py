@@ -30,7 +30,7 @@ from bridge_orders.domain.ikas_order import (
 )
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
 from bridge_orders.domain.order_record import Exchange
-from bridge_platform.errors import UpstreamError
+from bridge_platform.errors import OutcomeUnknown, UpstreamError, UpstreamUnavailable
 from bridge_upstreams.fortnox.client import FortnoxClient, Order, dumps
 from bridge_upstreams.ikas import models as m
 from bridge_upstreams.ikas.client import IkasClient
@@ -374,10 +374,12 @@ class HttpFortnoxRegisters:
             return False
         try:
             self._client.create_unit(tenant_id, code, description[:100] or code)
-        except UpstreamError:
+        except UpstreamError as error:
             # A unit code is unique: a create refused (or lost) because another attempt made it is success.
             if self._client.get_unit(tenant_id, code) is not None:
                 return True
+            if isinstance(error, OutcomeUnknown):  # it did not happen after all, and repeating it is safe
+                raise UpstreamUnavailable("fortnox", f"the unit {code} could not be created now") from error
             raise
         return True
 
