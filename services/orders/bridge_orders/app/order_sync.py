@@ -79,11 +79,10 @@ class _Pass:
     unaccounted: bool = False
     stopped_by: dict[str, Any] | None = None
 
-    def fail(self, entity: str, message: str, upstream_code: str | None = None, hint: str | None = None) -> None:
+    def fail(self, entity: str, message: str) -> None:
+        """One order failed; its record holds the whole error object (§8), the run names the order."""
         self.counts["failed"] += 1
-        self.errors.append(
-            {"entity": entity, "message": f"order {entity}: {message}", "upstream_code": upstream_code, "hint": hint}
-        )
+        self.errors.append({"entity": entity, "message": f"order {entity}: {message}"})
 
     def report(self) -> RunReport:
         result: dict[str, Any] = {}
