@@ -267,14 +267,13 @@ def test_every_cronjob_runs_a_real_trigger_and_outlives_its_rpc_deadline(builds:
         if rpc_deadline_s is not None:
             assert owner["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"] > rpc_deadline_s
         seen.add((module, scope))
-    assert {("bridge_catalog", "products"), ("bridge_catalog", "stock")} <= seen
+    assert {("bridge_catalog", "products"), ("bridge_catalog", "stock"), ("bridge_orders", "orders")} <= seen
     assert {("bridge_auth", "refresh-tokens"), ("bridge_auth", "purges")} <= seen
 
 
 def test_every_scheduled_job_of_every_service_has_a_cronjob(builds: dict[str, Build]) -> None:
     """The other direction: a scope a service's `trigger` offers runs from a CronJob in production (local mode
-    runs them itself). This is what will ask for the order-sync CronJob once `bridge_orders trigger --scope
-    orders` exists (issue #7): add deploy/k8s/base/cronjobs/orders-sync.yaml then."""
+    runs them itself)."""
     scheduled = {(args[0], args[3]) for _owner, args in _cronjob_commands(builds["prod"])}
     for service in SERVICES:
         commands = _choices(_run_module([f"bridge_{service}"]), "")
@@ -478,6 +477,9 @@ def _pod(name: str, component: str) -> dict[str, str]:
         (_pod("auth", "server"), _pod("catalog", "server"), 50052, True),
         (_pod("auth", "server"), _pod("orders", "server"), 50053, True),
         (_pod("catalog", "server"), _pod("orders", "server"), 50053, False),
+        (_pod("orders", "server"), _pod("catalog", "server"), 50052, True),
+        (_pod("orders", "trigger"), _pod("orders", "server"), 50053, True),
+        (_pod("orders", "trigger"), _pod("catalog", "server"), 50052, False),
         (_pod("catalog", "server"), _pod("catalog-postgres", "database"), 5432, True),
         (_pod("catalog", "server"), _pod("auth-postgres", "database"), 5432, False),
         (_pod("catalog", "server"), _pod("redis", "cache"), 6379, True),
