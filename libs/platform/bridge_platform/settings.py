@@ -64,6 +64,7 @@ class BridgeSettings(BaseSettings):
     fortnox_api_url: str = "https://api.fortnox.se"
     fortnox_auth_url: str = "https://apps.fortnox.se"
     sync_interval_s: int = Field(300, ge=1)
+    order_claim_lease_s: int = Field(300, ge=5)
     grpc_reflection: bool = False
     log_level: str = "INFO"
     # Not BRIDGE_-prefixed: the standard OpenTelemetry variable.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -165,10 +166,20 @@ def build(
         fortnox_customers = fortnox_customers or HttpFortnoxCustomers(fortnox)
         fortnox_invoices = fortnox_invoices or HttpFortnoxInvoices(fortnox)
         fortnox_registers = fortnox_registers or HttpFortnoxRegisters(fortnox)
+    claim_lease = timedelta(seconds=settings.order_claim_lease_s)
     export_order = ExportOrder(
-        uow_for, ikas_orders, article_numbers, fortnox_customers, fortnox_orders, fortnox_registers, clock
+        uow_for,
+        ikas_orders,
+        article_numbers,
+        fortnox_customers,
+        fortnox_orders,
+        fortnox_registers,
+        clock,
+        claim_lease=claim_lease,
     )
-    document_steps = DocumentSteps(uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock)
+    document_steps = DocumentSteps(
+        uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock, claim_lease=claim_lease
+    )
     process_order = ProcessOrder(uow_for, export_order, document_steps)
     if engine is not None:
         register_sql_functions(engine)

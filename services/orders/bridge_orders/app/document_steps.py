@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from bridge_orders.app.export_order import PAUSED, failed_exchange, is_paused, upstream_failure
@@ -34,6 +34,7 @@ from bridge_orders.app.ports import (
 )
 from bridge_orders.domain.order_record import (
     ATTACH_INVOICE_PDF,
+    CLAIM_LEASE,
     CREATE_INVOICE,
     EMAIL_NOT_REQUESTED,
     SEND_INVOICE_EMAIL,
@@ -95,9 +96,11 @@ class DocumentSteps:
         ikas_invoices: IkasOrderInvoices,
         fortnox: FortnoxInvoices,
         clock: Clock,
+        *,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._uow_for, self._ikas, self._ikas_invoices = uow_for, ikas, ikas_invoices
-        self._fortnox, self._clock = fortnox, clock
+        self._fortnox, self._clock, self._claim_lease = fortnox, clock, claim_lease
 
     def follow_up(
         self, tenant_id: str, ikas_order_id: str, settings: OrderSettings, *, invoice: bool
@@ -242,7 +245,7 @@ class DocumentSteps:
         try:
             with self._uow_for(tenant_id) as uow:
                 record = self._existing(uow.orders.get(ikas_order_id), ikas_order_id)
-                call = record.claim_step(step, token, self._clock.now(), again=again)
+                call = record.claim_step(step, token, self._clock.now(), again=again, lease=self._claim_lease)
                 uow.commit()  # the intent is durable before anything is written upstream
         except (OrderBusy, ConcurrentWrite) as busy:
             return StepResult(step, BUSY, False, None, busy.message, busy)

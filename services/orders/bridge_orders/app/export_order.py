@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final
 
 from bridge_orders.app.ports import (
@@ -37,7 +37,7 @@ from bridge_orders.domain.mapping import (
     needs_unit_attribute,
     order_draft,
 )
-from bridge_orders.domain.order_record import Exchange, Money, OrderBusy, OrderError, OrderRecord, StepCall
+from bridge_orders.domain.order_record import CLAIM_LEASE, Exchange, Money, OrderBusy, OrderError, OrderRecord, StepCall
 from bridge_orders.domain.selection import select
 from bridge_orders.domain.settings import FREIGHT, OrderSettings
 from bridge_orders.domain.totals import FortnoxTotals, check_totals
@@ -114,9 +114,12 @@ class ExportOrder:
         fortnox: FortnoxOrders,
         registers: FortnoxRegisters,
         clock: Clock,
+        *,
+        claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._uow_for, self._ikas, self._articles = uow_for, ikas, articles
         self._customers, self._fortnox, self._registers, self._clock = customers, fortnox, registers, clock
+        self._claim_lease = claim_lease
 
     def __call__(self, request: ExportOrderRequest) -> ExportOrderResult:
         if not request.tenant_id.strip() or not request.ikas_order_id.strip():
@@ -164,7 +167,7 @@ class ExportOrder:
         try:
             with self._uow_for(tenant_id) as uow:
                 record = self._get(uow.orders.get(order_id), order_id)
-                call = record.claim(token, self._clock.now())
+                call = record.claim(token, self._clock.now(), lease=self._claim_lease)
                 uow.commit()  # the intent is durable before anything is written to Fortnox
         except (OrderBusy, ConcurrentWrite) as busy:
             return ExportOrderResult(order_id, BUSY, None, reason=busy.message)

@@ -60,7 +60,9 @@ _PROVES_DONE: Final = {
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
 
-# Longer than any upstream call may take (HTTP timeouts are seconds), so a live worker never loses its claim.
+# Longer than any upstream call may take, rate-limit waits and 429 retries included, so a live worker never
+# loses its claim while its write may still land. A crashed worker's order waits this long before another
+# worker looks it up (BRIDGE_ORDER_CLAIM_LEASE_S sets it; tests shorten it, production keeps the default).
 CLAIM_LEASE: Final = timedelta(minutes=5)
 # After an unknown outcome nobody looks again before this: a request the upstream is still processing lands first.
 UNKNOWN_OUTCOME_SETTLE: Final = timedelta(seconds=30)
@@ -242,7 +244,7 @@ class OrderRecord:
 
     # -- the Fortnox order: intent and outcome ----------------------------------------------------------
 
-    def claim(self, token: str, now: datetime) -> StepCall | None:
+    def claim(self, token: str, now: datetime, *, lease: timedelta = CLAIM_LEASE) -> StepCall | None:
         """Records the intent to create the Fortnox order under a claim; None when the order exists.
 
         Raises OrderBusy while another claim lasts (or an unknown outcome settles). The caller commits
@@ -250,7 +252,7 @@ class OrderRecord:
         if self.fortnox_order_number is not None:
             return None
         self._check_free(token, now)
-        return self._take(CREATE_FORTNOX_ORDER, token, now, resumed=self.intent is not None)
+        return self._take(CREATE_FORTNOX_ORDER, token, now, lease, resumed=self.intent is not None)
 
     def record_created(
         self,
@@ -323,7 +325,9 @@ class OrderRecord:
 
     # -- the steps after the order: invoice, e-mail, PDF ------------------------------------------------
 
-    def claim_step(self, step: str, token: str, now: datetime, *, again: bool = False) -> StepCall | None:
+    def claim_step(
+        self, step: str, token: str, now: datetime, *, again: bool = False, lease: timedelta = CLAIM_LEASE
+    ) -> StepCall | None:
         """Records the intent of one step under a claim; None when there is nothing to do.
 
         `again` is the merchant's explicit request (resend the e-mail, attach the PDF now): the step runs even
@@ -331,7 +335,7 @@ class OrderRecord:
         step builds on does not exist. The caller commits (also after None: a dead worker's e-mail intent may
         just have become `unknown`) before it calls the upstream."""
         if step == CREATE_FORTNOX_ORDER:
-            return self.claim(token, now)
+            return self.claim(token, now, lease=lease)
         if step not in STEPS:
             raise ValueError(f"unknown step {step}")
         self._check_free(token, now)
@@ -355,7 +359,7 @@ class OrderRecord:
         }[step]
         if done:
             return None
-        return self._take(step, token, now, resumed=leftover == step)
+        return self._take(step, token, now, lease, resumed=leftover == step)
 
     def record_invoice(
         self, token: str, number: str, *, found: bool, at: datetime, exchange: Exchange | None = None
@@ -405,9 +409,9 @@ class OrderRecord:
         if self.claim_expires_at is not None and now < self.claim_expires_at and self.claim_token != token:
             raise OrderBusy(self.ikas_order_id, self.claim_expires_at)
 
-    def _take(self, step: str, token: str, now: datetime, *, resumed: bool) -> StepCall:
+    def _take(self, step: str, token: str, now: datetime, lease: timedelta, *, resumed: bool) -> StepCall:
         self.intent = step
-        self.claim_token, self.claim_expires_at = token, now + CLAIM_LEASE
+        self.claim_token, self.claim_expires_at = token, now + lease
         detail = "the previous attempt's outcome is unknown: looking up before writing" if resumed else ""
         self._log(Attempt(now, step, "resumed" if resumed else "started", detail))
         self.updated_at = now

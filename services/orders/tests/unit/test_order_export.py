@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bridge_orders.app.export_order import ExportOrderRequest
-from bridge_orders.bootstrap import Services
+from bridge_orders.bootstrap import Services, build
 from bridge_orders.domain.ikas_order import (
     IkasAddress,
     IkasCustomer,
@@ -39,6 +40,7 @@ from bridge_orders.domain.order_record import (
 from bridge_orders.domain.selection import WAITING_FOR_MANUAL_SENDING, WAITING_FOR_PAYMENT, select
 from bridge_orders.domain.settings import OrderSettings, TenantOrderSettings
 from bridge_platform.errors import OutcomeUnknown
+from bridge_platform.settings import BridgeSettings
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 TENANT = "tenant-a"
@@ -222,6 +224,35 @@ def test_a_claim_records_the_intent_and_keeps_other_workers_out_until_it_lapses(
     assert (made.status, made.fortnox_order_number, made.intent, made.claim_token) == ("created", "5", None, None)
     assert made.claim("worker-c", NOW + 2 * CLAIM_LEASE) is None  # never a second create
     assert [a.outcome for a in made.timeline] == ["started", "resumed", "found"]
+
+
+def test_a_shorter_lease_lets_another_worker_take_a_dead_workers_claim_sooner() -> None:
+    """BRIDGE_ORDER_CLAIM_LEASE_S: the lease each claim carries, for the order and for every later step."""
+    lease = timedelta(seconds=10)
+    made = record()
+    assert made.claim("worker-a", NOW, lease=lease) is not None
+    assert made.claim_expires_at == NOW + lease
+    with pytest.raises(OrderBusy):
+        made.claim("worker-b", NOW + lease - timedelta(seconds=1), lease=lease)
+    taken_over = made.claim("worker-b", NOW + lease, lease=lease)
+    assert taken_over is not None
+    assert taken_over.resumed
+
+
+def test_the_claim_lease_comes_from_the_settings(tmp_path: Path, database: Any, ikas: Any, fortnox: Any) -> None:
+    services = build(
+        BridgeSettings(data_dir=tmp_path, order_claim_lease_s=12),
+        uow_for=database.unit_of_work,
+        ikas_orders=ikas,
+        article_numbers=ikas,
+        fortnox_orders=fortnox,
+        fortnox_customers=fortnox,
+        ikas_invoices=ikas,
+        fortnox_invoices=fortnox,
+        fortnox_registers=fortnox,
+    )
+    assert services.export_order._claim_lease == timedelta(seconds=12)
+    assert services.process_order._steps._claim_lease == timedelta(seconds=12)
 
 
 def test_an_unknown_outcome_settles_before_anyone_looks_again() -> None:
