@@ -89,7 +89,8 @@ class RunView(Protocol):
 
 
 def run_to_proto(run: RunView) -> common_pb2.Run:
-    """The Run message; the planned actions of a dry run travel in `result["planned"]`."""
+    """The Run message. The planned actions of a dry run are kept in `result["planned"]` and travel as `planned`
+    only (not twice: the rest of the result document goes into `result`)."""
     counts = run.counts
     planned = run.result.get("planned", []) if isinstance(run.result, Mapping) else []
     return common_pb2.Run(
@@ -121,7 +122,9 @@ def run_to_proto(run: RunView) -> common_pb2.Run:
             common_pb2.PlannedAction(action=p.get("action", ""), entity=p.get("entity", ""), reason=p.get("reason", ""))
             for p in planned
         ],
-        result=_struct(run.result),
+        result=_struct(
+            {k: v for k, v in run.result.items() if k != "planned"} if isinstance(run.result, Mapping) else None
+        ),
     )
 
 
