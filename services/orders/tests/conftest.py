@@ -20,8 +20,10 @@ from bridge_orders.app.ports import (
     FortnoxInvoiceRef,
     FortnoxOrderState,
     FortnoxOrderSummary,
+    UnknownCustomer,
 )
 from bridge_orders.bootstrap import Services, build
+from bridge_orders.domain.customers import CachedCustomer
 from bridge_orders.domain.ikas_order import AttributeValues, IkasInvoice, IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
 from bridge_orders.domain.order_record import Exchange, OrderRecord
@@ -64,6 +66,41 @@ class FakeOrderRecords:
         self.added.append(record)
 
 
+class FakeCachedCustomers:
+    """The cache rows of one tenant: copies out, written back on commit (a new key taken meanwhile is a lost race)."""
+
+    def __init__(self, store: dict[tuple[str, str, str], CachedCustomer], tenant_id: str) -> None:
+        self._store, self._tenant_id = store, tenant_id
+        self.loaded: list[CachedCustomer] = []
+        self.added: list[CachedCustomer] = []
+        self.forgotten: list[str] = []
+
+    def get(self, kind: str, key: str) -> CachedCustomer | None:
+        stored = self._store.get((self._tenant_id, kind, key))
+        if stored is None:
+            return None
+        cached = copy.deepcopy(stored)
+        self.loaded.append(cached)
+        return cached
+
+    def add(self, cached: CachedCustomer) -> None:
+        assert cached.tenant_id == self._tenant_id
+        self.added.append(cached)
+
+    def forget(self, customer_number: str) -> None:
+        self.forgotten.append(customer_number)
+
+    def commit(self) -> None:
+        if any((c.tenant_id, c.kind, c.key) in self._store for c in self.added):
+            raise ConcurrentWrite("the buyer key is cached already")
+        for cached in [*self.loaded, *self.added]:
+            self._store[(cached.tenant_id, cached.kind, cached.key)] = copy.deepcopy(cached)
+        for key, cached in list(self._store.items()):
+            if key[0] == self._tenant_id and cached.customer_number in self.forgotten:
+                del self._store[key]
+        self.loaded, self.added, self.forgotten = [], [], []
+
+
 class FakeUnitOfWork:
     """Keeps what was committed per tenant; the database counts commits across all units of work."""
 
@@ -71,6 +108,7 @@ class FakeUnitOfWork:
         self._database, self.tenant_id = database, tenant_id
         self.settings = FakeSettingsRepository(database.settings, tenant_id)
         self.orders = FakeOrderRecords(database.orders, tenant_id)
+        self.customers = FakeCachedCustomers(database.customers, tenant_id)
 
     def __enter__(self) -> Self:
         return self
@@ -95,6 +133,7 @@ class FakeUnitOfWork:
         self.orders.added, self.orders.loaded = [], {}
         if self.settings.pending is not None:
             self._database.settings[self.tenant_id] = self.settings.pending
+        self.customers.commit()
         self._database.commits += 1
 
 
@@ -102,6 +141,7 @@ class FakeDatabase:
     def __init__(self) -> None:
         self.settings: dict[str, TenantOrderSettings] = {}
         self.orders: dict[tuple[str, str], OrderRecord] = {}
+        self.customers: dict[tuple[str, str, str], CachedCustomer] = {}  # (tenant, kind, key)
         self.commits = 0
 
     def unit_of_work(self, tenant_id: str) -> FakeUnitOfWork:
@@ -202,12 +242,15 @@ class FakeArticleNumbers:
 @dataclass
 class FakeFortnox:
     """Orders and customers in one Fortnox company. `after_create` runs just after an order is stored (to
-    lose the answer, or to crash the caller); `reject` refuses every create."""
+    lose the answer, or to crash the caller); `reject` refuses every create; an order or a VATType change for a
+    customer the company does not have (deleted: `customers.pop`) is refused as UnknownCustomer."""
 
     orders: dict[str, OrderDraft] = field(default_factory=dict)  # number -> draft
     customers: dict[str, CustomerDraft] = field(default_factory=dict)
     vat_types: dict[str, str] = field(default_factory=dict)
     finds: int = 0
+    invoice_searches: int = 0  # finds that also searched the invoices (in_invoices)
+    customer_calls: list[str] = field(default_factory=list)  # "email", "organisation_number", "create", "vat_type"
     after_create: Callable[[], None] | None = None
     reject: bool = False
     invoices: dict[str, str] = field(default_factory=dict)  # invoice number -> order number
@@ -225,8 +268,9 @@ class FakeFortnox:
     fail_before: dict[str, BaseException] = field(default_factory=dict)
     fail_after: dict[str, BaseException] = field(default_factory=dict)
 
-    def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
+    def find(self, tenant_id: str, key: str, *, in_invoices: bool) -> FortnoxOrderSummary | None:
         self.finds += 1
+        self.invoice_searches += int(in_invoices)
         for number, draft in self.orders.items():
             if draft.external_invoice_reference1 == key:
                 return self._summary(number, draft)
@@ -235,6 +279,8 @@ class FakeFortnox:
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
         if self.reject:
             raise UpstreamRejected("fortnox", "The article was not found in Fortnox", 400, "2001302", {"hint": "h"})
+        if draft.customer_number not in self.customers:
+            raise UnknownCustomer("fortnox", "The customer was not found in Fortnox", 400, "2000204", {"hint": "h"})
         number = str(len(self.orders) + 1)
         self.orders[number] = draft
         if self.after_create is not None:
@@ -250,23 +296,29 @@ class FakeFortnox:
         return FortnoxOrderSummary(number, draft.currency, total, None, Decimal(0), freight_vat)
 
     def find_by_email(self, tenant_id: str, email: str) -> tuple[str, str | None] | None:
+        self.customer_calls.append("email")
         for number, customer in self.customers.items():
             if customer.email == email:
                 return number, self.vat_types[number]
         return None
 
     def find_by_organisation_number(self, tenant_id: str, number: str) -> tuple[str, str | None] | None:
+        self.customer_calls.append("organisation_number")
         for customer_number, customer in self.customers.items():
             if customer.organisation_number == number:
                 return customer_number, self.vat_types[customer_number]
         return None
 
     def create_customer(self, tenant_id: str, draft: CustomerDraft) -> str:
-        number = str(100 + len(self.customers))
+        self.customer_calls.append("create")
+        number = str(100 + len(self.vat_types))  # numbers are never reused, also after a delete
         self.customers[number], self.vat_types[number] = draft, draft.vat_type
         return number
 
     def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None:
+        self.customer_calls.append("vat_type")
+        if number not in self.customers:
+            raise UnknownCustomer("fortnox", "The customer was not found in Fortnox", 404, "2000433")
         self.vat_types[number] = vat_type
 
 

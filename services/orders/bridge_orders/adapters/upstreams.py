@@ -6,13 +6,14 @@ import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from bridge_orders.app.ports import (
     AttachedInvoice,
     FortnoxInvoiceRef,
     FortnoxOrderState,
     FortnoxOrderSummary,
+    UnknownCustomer,
 )
 from bridge_orders.domain.ikas_order import (
     AttributeValues,
@@ -30,10 +31,14 @@ from bridge_orders.domain.ikas_order import (
 )
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
 from bridge_orders.domain.order_record import Exchange
-from bridge_platform.errors import OutcomeUnknown, UpstreamError, UpstreamUnavailable
+from bridge_platform.errors import OutcomeUnknown, UpstreamError, UpstreamRejected, UpstreamUnavailable
 from bridge_upstreams.fortnox.client import FortnoxClient, Order, dumps
 from bridge_upstreams.ikas import models as m
 from bridge_upstreams.ikas.client import IkasClient
+
+# "customer not found": 2000204 for a customer number a document names, 2000433 for /3/customers/{n}
+# (fortnox-api.md §3; the sandbox answers an order for an unknown customer with 2000204).
+CUSTOMER_NOT_FOUND: Final = frozenset({"2000204", "2000433"})
 
 
 @contextmanager
@@ -44,6 +49,19 @@ def _request_on_failure(request: str) -> Iterator[None]:
     except UpstreamError as error:
         error.extra.setdefault("request", request)
         raise
+
+
+@contextmanager
+def _unknown_customer() -> Iterator[None]:
+    """Fortnox's "customer not found" refusals as UnknownCustomer."""
+    try:
+        yield
+    except UpstreamRejected as error:
+        if error.upstream_code not in CUSTOMER_NOT_FOUND:
+            raise
+        raise UnknownCustomer(
+            error.upstream, error.detail, error.status, error.upstream_code, dict(error.extra)
+        ) from error
 
 
 def _address(address: m.OrderAddress | None) -> IkasAddress | None:
@@ -243,6 +261,8 @@ def _summary(order: Order, exchange: Exchange | None = None) -> FortnoxOrderSumm
         round_off=order.round_off,
         freight_vat=order.freight_vat,
         exchange=exchange,
+        invoice_number=order.invoice_reference,
+        cancelled=bool(order.cancelled),
     )
 
 
@@ -285,11 +305,11 @@ class HttpFortnoxOrders:
     def __init__(self, client: FortnoxClient) -> None:
         self._client = client
 
-    def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
+    def find(self, tenant_id: str, key: str, *, in_invoices: bool) -> FortnoxOrderSummary | None:
         request = f"GET /3/orders?externalinvoicereference1={key}"
         with _request_on_failure(request):
             order = self._client.find_order_by_external_reference(tenant_id, key)
-            if order is None:
+            if order is None and in_invoices:
                 request = f"GET /3/invoices?externalinvoicereference1={key}"
                 invoice = self._client.find_invoice_by_external_reference(tenant_id, key)
                 if invoice is not None and invoice.order_reference:
@@ -299,7 +319,7 @@ class HttpFortnoxOrders:
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
         fields = order_fields(draft)
         request = f"POST /3/orders {dumps({'Order': fields}).decode()}"
-        with _request_on_failure(request):
+        with _request_on_failure(request), _unknown_customer():
             order = self._client.create_order(tenant_id, fields)
         return _summary(order, Exchange(request, _figures(order)))
 
@@ -420,4 +440,5 @@ class HttpFortnoxCustomers:
         return self._client.create_customer(tenant_id, customer_fields(draft)).number
 
     def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None:
-        self._client.update_customer(tenant_id, number, {"VATType": vat_type})
+        with _unknown_customer():
+            self._client.update_customer(tenant_id, number, {"VATType": vat_type})

@@ -2,8 +2,9 @@
 
 Each step is one intent on the record (domain/order_record.py), claimed and committed BEFORE the upstream call,
 its outcome recorded in a second transaction, exactly like the order's own step (export_order.py):
-- create_invoice: the Fortnox order's InvoiceReference first, then the key among the invoices, and only then
-  `createinvoice` (the client reads both of its answer shapes). A lost answer is looked up after settling.
+- create_invoice: the Fortnox order's InvoiceReference first (read, or the answer of the create just made), after an
+  unclear outcome also the key among the invoices, and only then `createinvoice` (the client reads both of its
+  answer shapes). A lost answer is looked up after settling.
 - send_invoice_email: `GET …/email` once. Nothing can be looked up afterwards, so a lost answer, or a worker that
   died after committing the intent, makes the e-mail `unknown`; it is never asked again by itself, only by an
   explicit resend (`again`). A call that certainly never reached Fortnox (a refused token, a 429 the transport
@@ -28,6 +29,7 @@ from bridge_orders.app.ports import (
     Clock,
     ConcurrentWrite,
     FortnoxInvoices,
+    FortnoxOrderState,
     IkasOrderInvoices,
     IkasOrders,
     UnitOfWorkFactory,
@@ -103,11 +105,18 @@ class DocumentSteps:
         self._fortnox, self._clock, self._claim_lease = fortnox, clock, claim_lease
 
     def follow_up(
-        self, tenant_id: str, ikas_order_id: str, settings: OrderSettings, *, invoice: bool
+        self,
+        tenant_id: str,
+        ikas_order_id: str,
+        settings: OrderSettings,
+        *,
+        invoice: bool,
+        just_created: FortnoxOrderState | None = None,
     ) -> list[StepResult]:
         """What follows the Fortnox order: the invoice when `invoice` (orders.create_invoice, or asked for),
         then the e-mail per orders.send_invoice_email, then the PDF (automatically once there is an invoice).
-        Unfinished intents are resolved whatever the settings say now."""
+        Unfinished intents are resolved whatever the settings say now. `just_created`: the order as the create of
+        this same attempt answered (ExportOrderResult.fortnox_order)."""
         record = self._record(tenant_id, ikas_order_id)
         results: list[StepResult] = []
         if record.fortnox_order_number is None:
@@ -115,7 +124,7 @@ class DocumentSteps:
         if record.fortnox_invoice_number is None:
             if not (invoice or record.intent == CREATE_INVOICE):
                 return results
-            result = self.create_invoice(tenant_id, ikas_order_id)
+            result = self.create_invoice(tenant_id, ikas_order_id, just_created=just_created)
             results.append(result)
             if result.outcome not in DONE or result.record is None:
                 return results
@@ -135,11 +144,22 @@ class DocumentSteps:
 
     # -- the steps ------------------------------------------------------------------------------------------
 
-    def create_invoice(self, tenant_id: str, ikas_order_id: str) -> StepResult:
+    def create_invoice(
+        self, tenant_id: str, ikas_order_id: str, *, just_created: FortnoxOrderState | None = None
+    ) -> StepResult:
+        """`just_created`: the Fortnox order as its create answered moments ago, in this same attempt."""
+
         def work(call: StepCall) -> _Done:
             order_number = call.fortnox_order_number
             assert order_number is not None  # claim_step checked it
-            state = self._fortnox.order_state(tenant_id, order_number)
+            state: FortnoxOrderState | None
+            if just_created is not None and just_created.number == order_number and not call.resumed:
+                # No GET: the create's answer is the order's state. Nothing of Bridge's can have invoiced it
+                # since (the step is not resumed: no createinvoice of an earlier attempt is unaccounted for), and
+                # a merchant invoicing it by hand had no wider window than between a GET and the PUT below.
+                state = just_created
+            else:
+                state = self._fortnox.order_state(tenant_id, order_number)
             if state is None:
                 raise _StepFailed(
                     f"Fortnox has no order {order_number} any more, so it cannot be invoiced",
@@ -157,7 +177,12 @@ class DocumentSteps:
                     f"the Fortnox order {order_number} is cancelled, so it is not invoiced",
                     "invoice it in Fortnox by hand if it should be invoiced after all",
                 )
-            found = self._fortnox.find(tenant_id, call.key)
+            # The key among the invoices after an unclear outcome only (product.md §5: "after any unclear
+            # outcome ... orders and invoices"). On a first attempt it cannot change the decision: every earlier
+            # createinvoice recorded its invoice (then this step is not claimed) or failed clearly before
+            # Fortnox made anything, and an invoice made from this order, by anyone, is its InvoiceReference,
+            # checked above.
+            found = self._fortnox.find(tenant_id, call.key) if call.resumed else None
             if found is not None:
                 return _Done(
                     lambda r, at: r.record_invoice(

@@ -10,25 +10,30 @@ otherwise), and the units of base-priced rows are created when missing. After it
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
+from bridge_orders.app.match_customer import MatchCustomer, customer_gone
 from bridge_orders.app.ports import (
     ArticleNumbers,
     Clock,
     ConcurrentWrite,
     FortnoxCustomers,
     FortnoxOrders,
+    FortnoxOrderState,
     FortnoxOrderSummary,
     FortnoxRegisters,
     IkasOrders,
     UnitOfWorkFactory,
+    UnknownCustomer,
 )
 from bridge_orders.domain.ikas_order import AttributeValues, IkasOrder
 from bridge_orders.domain.mapping import (
+    CustomerDraft,
     MappingError,
     MissingRelations,
     OrderDraft,
@@ -82,6 +87,8 @@ class ExportOrderResult:
     status: str | None  # the record's status; None when the order is not listed (skipped)
     fortnox_order_number: str | None = None
     reason: str | None = None
+    # The Fortnox order as this call's create answered (outcome CREATED only): the invoice step needs no read.
+    fortnox_order: FortnoxOrderState | None = None
 
 
 def is_paused(error: Exception) -> bool:
@@ -118,7 +125,8 @@ class ExportOrder:
         claim_lease: timedelta = CLAIM_LEASE,
     ) -> None:
         self._uow_for, self._ikas, self._articles = uow_for, ikas, articles
-        self._customers, self._fortnox, self._registers, self._clock = customers, fortnox, registers, clock
+        self._fortnox, self._registers, self._clock = fortnox, registers, clock
+        self._match_customer = MatchCustomer(uow_for, customers, clock)
         self._claim_lease = claim_lease
 
     def __call__(self, request: ExportOrderRequest) -> ExportOrderResult:
@@ -188,12 +196,18 @@ class ExportOrder:
         found = True
         prices_include_vat: bool | None = None
         try:
-            summary = self._fortnox.find(tenant_id, call.key)  # always first: the key decides, not our memory
+            # Always first, also on a first attempt: the key decides, not our memory (a reinstalled tenant has
+            # no records, and its orders are still in Fortnox). The invoices are searched after an unclear
+            # outcome only: an invoice carries our key only when it was made from an order that carries it
+            # (Bridge invoices only with createinvoice, which copies ExternalInvoiceReference1 onto the invoice,
+            # fortnox-api.md §5.5-5.6), and a Fortnox order cannot be deleted, so when no order has the key no
+            # invoice has it either. The orders search has no default filter: invoiced orders are in it.
+            summary = self._fortnox.find(tenant_id, call.key, in_invoices=call.resumed)
             if summary is None:
                 found = False
                 prices_include_vat = self._ikas.prices_include_vat(tenant_id)
                 draft = self._draft(tenant_id, order, settings, article_numbers, prices_include_vat)
-                summary = self._fortnox.create(tenant_id, draft)
+                summary = self._create(tenant_id, draft)
             elif settings.shipping == FREIGHT and order.shipping_lines and summary.total is not None:
                 prices_include_vat = self._ikas.prices_include_vat(tenant_id)  # the totals check needs it
         except OutcomeUnknown as unknown:
@@ -232,7 +246,21 @@ class ExportOrder:
             if checked is not None:
                 record.check_totals(checked.fortnox_total, checked.matches, at, checked.explanation)
 
-        return self._outcome(tenant_id, call, created, (FOUND if found else CREATED), summary)
+        if found:
+            return self._outcome(tenant_id, call, created, FOUND)
+        answered = FortnoxOrderState(
+            summary.number, summary.invoice_number, summary.cancelled, summary.exchange or Exchange("", "")
+        )
+        return self._outcome(tenant_id, call, created, CREATED, answered)
+
+    def _create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
+        try:
+            return self._fortnox.create(tenant_id, draft)
+        except UnknownCustomer as gone:
+            # The customer was deleted in Fortnox since Bridge matched it (and cached the match): forget it, so the
+            # next attempt matches the buyer again. Nothing was created, so that attempt is safe.
+            self._match_customer.forget(tenant_id, draft.customer_number)
+            raise customer_gone(gone, draft.customer_number) from gone
 
     def _draft(
         self,
@@ -257,7 +285,7 @@ class ExportOrder:
         draft = order_draft(
             order,
             settings,
-            customer_number=self._customer_number(tenant_id, order),
+            customer_number=self._customer_number(tenant_id, customer_draft(order)),
             article_numbers=article_numbers,
             prices_include_vat=prices_include_vat,
             unit_attributes=attributes,
@@ -275,19 +303,10 @@ class ExportOrder:
                 ) from error
         return draft
 
-    def _customer_number(self, tenant_id: str, order: IkasOrder) -> str:
-        """Matched by exact e-mail, then by organisation number for companies, else created; a matched
-        customer whose VATType differs from what this order needs is updated first (§5)."""
-        draft = customer_draft(order)
-        match = self._customers.find_by_email(tenant_id, draft.email) if draft.email else None
-        if match is None and draft.organisation_number:
-            match = self._customers.find_by_organisation_number(tenant_id, draft.organisation_number)
-        if match is None:
-            return self._customers.create(tenant_id, draft)
-        number, current_vat_type = match
-        if current_vat_type != draft.vat_type:
-            self._customers.set_vat_type(tenant_id, number, draft.vat_type)
-        return number
+    def _customer_number(self, tenant_id: str, draft: CustomerDraft) -> str:
+        """The tenant's cached match, else by exact e-mail, then by organisation number for companies, else
+        created; a customer whose VATType differs from what this order needs is updated first (§5)."""
+        return self._match_customer(tenant_id, draft)
 
     # -- the record's transactions -------------------------------------------------------------------------
 
@@ -344,7 +363,7 @@ class ExportOrder:
         call: StepCall,
         apply: _Apply,
         outcome: str | None = None,
-        summary: FortnoxOrderSummary | None = None,
+        answered: FortnoxOrderState | None = None,
     ) -> ExportOrderResult:
         try:
             with self._uow_for(tenant_id) as uow:
@@ -356,7 +375,8 @@ class ExportOrder:
             return ExportOrderResult(call.ikas_order_id, BUSY, None, reason=busy.message)
         if outcome is None:
             outcome = {"error": UNKNOWN if record.intent else FAILED}.get(record.status, WAITING)
-        return self._result(record, outcome, record.error.message if record.error else record.waiting_reason)
+        result = self._result(record, outcome, record.error.message if record.error else record.waiting_reason)
+        return dataclasses.replace(result, fortnox_order=answered) if answered is not None else result
 
     @staticmethod
     def _get(record: OrderRecord | None, order_id: str) -> OrderRecord:

@@ -9,11 +9,12 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bridge_orders.domain.customers import CachedCustomer
 from bridge_orders.domain.ikas_order import AttributeValues, IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
 from bridge_orders.domain.order_record import Exchange, OrderRecord
 from bridge_orders.domain.settings import TenantOrderSettings
-from bridge_platform.errors import Conflict
+from bridge_platform.errors import Conflict, UpstreamRejected
 
 
 class OrderSettingsRepository(Protocol):
@@ -30,13 +31,24 @@ class OrderRecordRepository(Protocol):
     def add(self, record: OrderRecord) -> None: ...
 
 
+class CachedCustomerRepository(Protocol):
+    """The unit of work's tenant's buyer keys -> Fortnox customers (domain/customers.py; unique by kind and key)."""
+
+    def get(self, kind: str, key: str) -> CachedCustomer | None: ...
+    def add(self, cached: CachedCustomer) -> None: ...
+    def forget(self, customer_number: str) -> None:
+        """Drops every key that points at this Fortnox customer."""
+        ...
+
+
 class ConcurrentWrite(Conflict):
     """`commit()` lost a race: another transaction changed or inserted the same record first."""
 
 
 class OrdersUnitOfWork(Protocol):
     """One transaction for one tenant; nothing is written unless `commit()` is called. `commit()` raises
-    ConcurrentWrite when another transaction claimed or inserted the same order record first."""
+    ConcurrentWrite when another transaction claimed or inserted the same order record (or cached the same buyer
+    key) first."""
 
     # Read-only, so an implementation may hold a more specific repository (a mutable protocol
     # attribute would have to match its type exactly).
@@ -44,6 +56,8 @@ class OrdersUnitOfWork(Protocol):
     def settings(self) -> OrderSettingsRepository: ...
     @property
     def orders(self) -> OrderRecordRepository: ...
+    @property
+    def customers(self) -> CachedCustomerRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -121,18 +135,26 @@ class FortnoxOrderSummary:
     round_off: Decimal | None
     freight_vat: Decimal | None
     exchange: Exchange | None = None  # the call that produced it, for the timeline
+    invoice_number: str | None = None  # the order's InvoiceReference (None until invoiced)
+    cancelled: bool = False
+
+
+class UnknownCustomer(UpstreamRejected):
+    """Fortnox refused the write because it has no such customer (deleted in Fortnox since it was matched)."""
 
 
 class FortnoxOrders(Protocol):
     """Orders in one tenant's Fortnox. `create` is never repeated by the adapter: a lost answer is
     OutcomeUnknown, and the caller looks up by the key before it writes again."""
 
-    def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
-        """The order whose ExternalInvoiceReference1 is exactly `key`, looked up in orders and then in
-        invoices (an invoiced order is found through the invoice's order reference)."""
+    def find(self, tenant_id: str, key: str, *, in_invoices: bool) -> FortnoxOrderSummary | None:
+        """The order whose ExternalInvoiceReference1 is exactly `key` among the orders; when none is and
+        `in_invoices`, then among the invoices too (the order found through the invoice's order reference)."""
         ...
 
-    def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary: ...
+    def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
+        """Raises UnknownCustomer when Fortnox has no customer `draft.customer_number`."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -197,7 +219,9 @@ class FortnoxCustomers(Protocol):
 
     def find_by_organisation_number(self, tenant_id: str, number: str) -> tuple[str, str | None] | None: ...
     def create(self, tenant_id: str, draft: CustomerDraft) -> str: ...
-    def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None: ...
+    def set_vat_type(self, tenant_id: str, number: str, vat_type: str) -> None:
+        """Raises UnknownCustomer when Fortnox has no customer `number`."""
+        ...
 
 
 # -- order runs, webhook wake-ups and the read side -----------------------------------------------------------

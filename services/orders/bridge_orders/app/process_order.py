@@ -59,7 +59,11 @@ class ProcessOrder:
             stored = uow.settings.get()
         settings = stored.settings if stored else OrderSettings()
         steps = self._steps.follow_up(
-            request.tenant_id, request.ikas_order_id, settings, invoice=settings.create_invoice
+            request.tenant_id,
+            request.ikas_order_id,
+            settings,
+            invoice=settings.create_invoice,
+            just_created=exported.fortnox_order,
         )
         return combined(request.ikas_order_id, exported.outcome, exported.status, exported.reason, wrote, steps)
 

@@ -12,7 +12,8 @@ ALL = "all"
 
 class PurgeTenantData:
     """`all`: everything of the tenant. `personal_data`: customer names and e-mails in its orders and their
-    timelines. Safe to repeat; returns the records deleted or blanked."""
+    timelines, and the customer cache (the buyers' e-mails and organisation numbers). Safe to repeat; returns
+    the records deleted or blanked."""
 
     def __init__(self, delete_tenant_data: Callable[[str], int], forget_personal_data: Callable[[str], int]) -> None:
         self._delete_tenant_data = delete_tenant_data

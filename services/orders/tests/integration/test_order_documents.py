@@ -11,6 +11,7 @@ the company): the catalog service is not part of these tests."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -385,6 +386,33 @@ def test_fortnox_emails_the_invoice_once_and_the_attachment_is_an_unsent_preview
     stack.process(order_id)
     assert len(stack.emails(number)) == 1
     assert len(stack.fortnox_calls("GET", "/email")) == 1
+
+
+@pytest.mark.parametrize("shape", ["order", "invoice"])
+def test_an_order_with_invoice_email_and_pdf_makes_only_the_calls_that_decide_or_write(
+    stack: Stack, shape: str
+) -> None:
+    """The key looked up among the orders (a first attempt: no invoice can carry the key), the customer
+    matched once and then cached, no read of the order just created, no search of the invoices before
+    createinvoice (nothing earlier is unaccounted for): 5 Fortnox calls for a returning buyer, 7 for a new one."""
+    post(f"{stack.fortnox_url}/__admin/createinvoice-answers", {"shape": shape})
+    stack.configure(create_invoice=True, send_invoice_email=True)
+    services = stack.services()
+
+    def fortnox_calls_of(order_id: str) -> list[str]:
+        httpx.delete(f"{stack.fortnox_url}/__admin/calls", timeout=30).raise_for_status()
+        assert stack.process(order_id, services).outcome == "created"
+        calls = get(f"{stack.fortnox_url}/__admin/calls")
+        return [c["method"] + " " + re.sub(r"^/3/(\w+)/\d+", r"/3/\1/n", c["path"]) for c in calls]
+
+    work = ["POST /3/orders", "PUT /3/orders/n/createinvoice", "GET /3/invoices/n/email", "GET /3/invoices/n/preview"]
+    assert fortnox_calls_of(stack.ikas_order()) == [
+        "GET /3/orders",
+        "GET /3/customers",  # ?email=: a new buyer
+        "POST /3/customers",
+        *work,
+    ]
+    assert fortnox_calls_of(stack.ikas_order()) == ["GET /3/orders", *work]  # the same buyer: cached
 
 
 # -- faults at each step ---------------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bridge_orders.adapters.db.repositories import SqlOrdersUnitOfWork
-from bridge_orders.adapters.db.tables import map_tables
+from bridge_orders.adapters.db.tables import cached_customers, map_tables
 from bridge_orders.adapters.upstreams import HttpFortnoxCustomers, HttpFortnoxOrders
 from bridge_orders.app.export_order import ExportOrderRequest, ExportOrderResult
 from bridge_orders.app.ports import FortnoxOrderSummary
@@ -110,8 +111,11 @@ class Clock:
 
 
 class Ikas:
+    def __init__(self, orders: Mapping[str, IkasOrder]) -> None:
+        self._orders = orders
+
     def get_order(self, tenant_id: str, ikas_order_id: str) -> IkasOrder | None:
-        return ORDER if ikas_order_id == ORDER.id else None
+        return self._orders.get(ikas_order_id)
 
     def prices_include_vat(self, tenant_id: str) -> bool:
         return True
@@ -134,8 +138,8 @@ class DiesAfterCreate:
     def __init__(self, inner: HttpFortnoxOrders) -> None:
         self._inner = inner
 
-    def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
-        return self._inner.find(tenant_id, key)
+    def find(self, tenant_id: str, key: str, *, in_invoices: bool) -> FortnoxOrderSummary | None:
+        return self._inner.find(tenant_id, key, in_invoices=in_invoices)
 
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:
         self._inner.create(tenant_id, draft)
@@ -149,6 +153,7 @@ class Stack:
     client: FortnoxClient
     uow_for: partial[SqlOrdersUnitOfWork]
     settings: BridgeSettings
+    orders: dict[str, IkasOrder] = dataclasses.field(default_factory=lambda: {ORDER.id: ORDER})
 
     def services(self, fortnox_orders: Any = None) -> Services:
         return build(
@@ -157,19 +162,42 @@ class Stack:
             clock=self.clock,
             with_runs=False,
             delete_tenant_data=lambda tenant_id: 0,
-            ikas_orders=Ikas(),
+            ikas_orders=Ikas(self.orders),
             article_numbers=Relations(),
             fortnox_orders=fortnox_orders or HttpFortnoxOrders(self.client),
             fortnox_customers=HttpFortnoxCustomers(self.client),
         )
 
-    def export(self, services: Services | None = None) -> ExportOrderResult:
-        return (services or self.services()).export_order(ExportOrderRequest(TENANT, ORDER.id))
+    def export(self, services: Services | None = None, order: IkasOrder = ORDER) -> ExportOrderResult:
+        self.orders[order.id] = order
+        return (services or self.services()).export_order(ExportOrderRequest(TENANT, order.id))
 
-    def fortnox_orders(self) -> list[dict[str, Any]]:
+    def calls(self, path_start: str) -> list[str]:
+        """The Fortnox calls made since the last `clear_calls` whose path starts so, as "METHOD path?query"."""
+        calls = httpx.get(f"{self.url}/__admin/calls", timeout=30).json()
+        return [
+            f"{c['method']} {c['path']}" + (f"?{c['query']}" if c["query"] else "")
+            for c in calls
+            if c["path"].startswith(path_start)
+        ]
+
+    def clear_calls(self) -> None:
+        httpx.delete(f"{self.url}/__admin/calls", timeout=30).raise_for_status()
+
+    def cached(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        with self.uow_for(TENANT) as uow:
+            session = uow.session
+            rows = session.execute(select(cached_customers).where(cached_customers.c.tenant_id == TENANT)).all()
+        return {(row.kind, row.key): (row.customer_number, row.vat_type) for row in rows}
+
+    def fortnox_orders(self, order: IkasOrder = ORDER) -> list[dict[str, Any]]:
         state = httpx.get(f"{self.url}/__admin/state", timeout=30).json()
         orders = state["companies"][TENANT]["tables"].get("orders", {})
-        return [o for o in orders.values() if o.get("ExternalInvoiceReference1") == f"ikas:{ORDER.id}"]
+        return [o for o in orders.values() if o.get("ExternalInvoiceReference1") == f"ikas:{order.id}"]
+
+    def fortnox_order_of(self, order: IkasOrder) -> dict[str, Any]:
+        (found,) = self.fortnox_orders(order)
+        return found
 
     def fault(self, **fault: Any) -> None:
         admin(self.url, "/faults", fault)
@@ -282,3 +310,72 @@ def test_a_worker_killed_between_intent_and_outcome_ends_with_one_order(stack: S
     restarted = stack.export()
     assert (restarted.outcome, restarted.fortnox_order_number) == ("found", stack.fortnox_orders()[0]["DocumentNumber"])
     assert len(stack.fortnox_orders()) == 1
+
+
+# -- fewer calls, the same guarantees ----------------------------------------------------------------------------
+
+
+def another(n: int, **changes: Any) -> IkasOrder:
+    return dataclasses.replace(ORDER, id=f"ikas-order-{n}", number=f"20{n:02d}", **changes)
+
+
+def test_a_first_attempt_looks_the_key_up_among_the_orders_only(stack: Stack) -> None:
+    stack.clear_calls()
+    assert stack.export().outcome == "created"
+    # Only the reads: the previous test's late POST may still be logged after the clear.
+    assert [c for c in stack.calls("/3/orders") if c.startswith("GET ")] == [
+        f"GET /3/orders?externalinvoicereference1=ikas%3A{ORDER.id}&limit=500&page=1"
+    ]
+    assert stack.calls("/3/invoices") == []
+
+
+def test_a_returning_buyer_is_matched_from_the_cache_without_a_customer_call(stack: Stack) -> None:
+    assert stack.export().outcome == "created"
+    (number,) = {n for n, _ in stack.cached().values()}
+    assert stack.cached() == {("email", "exactly.once@example.com"): (number, "SEVAT")}
+    stack.clear_calls()
+    again = stack.export(order=another(2))
+    assert again.outcome == "created"
+    assert stack.calls("/3/customers") == []
+    assert stack.fortnox_order_of(another(2))["CustomerNumber"] == number
+
+
+def test_a_vat_type_the_order_needs_is_set_in_fortnox_first_and_the_cache_follows(stack: Stack) -> None:
+    stack.export()
+    (number,) = {n for n, _ in stack.cached().values()}
+    norway = dataclasses.replace(ORDER.billing_address, country_iso2="NO") if ORDER.billing_address else None
+    stack.clear_calls()
+    assert stack.export(order=another(2, billing_address=norway, tax_lines=())).outcome == "created"
+    assert stack.calls("/3/customers") == [f"PUT /3/customers/{number}"]
+    customer = stack.client.get_customer(TENANT, number)
+    assert customer is not None
+    assert customer.vat_type == "EXPORT"
+    assert stack.cached() == {("email", "exactly.once@example.com"): (number, "EXPORT")}
+
+
+def test_a_cached_customer_deleted_in_fortnox_fails_clearly_and_the_retry_matches_again(stack: Stack) -> None:
+    stack.export()
+    (number,) = {n for n, _ in stack.cached().values()}
+    token = SandboxTokens(stack.url).access_token(TENANT)
+    deleted = httpx.delete(
+        f"{stack.url}/3/customers/{number}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    assert deleted.status_code == 204
+    second = another(2)
+    failed = stack.export(order=second)
+    assert (failed.outcome, failed.status) == ("failed", "error")
+    with stack.uow_for(TENANT) as uow:
+        record = uow.orders.get(second.id)
+        assert record is not None
+        assert record.error is not None
+        assert (record.error.upstream_code, record.error.message) == (
+            "2000204",
+            f"Fortnox has no customer {number} any more, the customer Bridge had matched to this buyer; Bridge "
+            "forgot the match",
+        )
+    assert stack.cached() == {}
+    retried = stack.export(order=second)
+    assert retried.outcome == "created"
+    new_number = stack.fortnox_order_of(second)["CustomerNumber"]
+    assert new_number != number
+    assert stack.cached() == {("email", "exactly.once@example.com"): (new_number, "SEVAT")}

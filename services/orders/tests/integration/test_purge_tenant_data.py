@@ -13,7 +13,14 @@ from sqlalchemy import func, insert, select
 
 from bridge.common.v1 import common_pb2
 from bridge.orders.v1 import orders_pb2, orders_pb2_grpc
-from bridge_orders.adapters.db.tables import order_marks, order_records, order_settings, order_wake_ups, runs
+from bridge_orders.adapters.db.tables import (
+    cached_customers,
+    order_marks,
+    order_records,
+    order_settings,
+    order_wake_ups,
+    runs,
+)
 from bridge_orders.bootstrap import MIGRATIONS, build
 from bridge_orders.entrypoints.grpc_servicer import register
 from bridge_platform.db import make_engine, upgrade_to_head
@@ -90,7 +97,21 @@ def seed(settings: BridgeSettings, tenant_id: str) -> None:
                 woken_at=AT,
             )
         )
+        for kind, key in (("email", "astrid@example.se"), ("organisation_number", "1907111400")):
+            db.execute(
+                insert(cached_customers).values(
+                    tenant_id=tenant_id, kind=kind, key=key, customer_number="17", vat_type="SEVAT", updated_at=AT
+                )
+            )
     engine.dispose()
+
+
+def cached_keys(settings: BridgeSettings, tenant_id: str) -> list[str]:
+    engine = make_engine(settings.orders_database_url)
+    with engine.connect() as db:
+        keys = list(db.scalars(select(cached_customers.c.key).where(cached_customers.c.tenant_id == tenant_id)))
+    engine.dispose()
+    return sorted(keys)
 
 
 def customers(settings: BridgeSettings, tenant_id: str) -> list[tuple[str, str | None]]:
@@ -110,7 +131,7 @@ def count(settings: BridgeSettings, tenant_id: str) -> int:
     with engine.connect() as db:
         total = sum(
             db.scalar(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)) or 0
-            for table in (order_settings, runs, order_records, order_marks, order_wake_ups)
+            for table in (order_settings, runs, order_records, order_marks, order_wake_ups, cached_customers)
         )
     engine.dispose()
     return total
@@ -125,14 +146,21 @@ def test_all_deletes_the_tenants_data_only(
     personal = stub.PurgeTenantData(
         orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_PERSONAL_DATA)
     )
-    assert (personal.records_deleted, count(settings, "t_a")) == (1, 4)  # blanked, not deleted
+    # The order blanked, not deleted; the cached e-mail and organisation number deleted.
+    assert (personal.records_deleted, count(settings, "t_a")) == (3, 4)
     assert customers(settings, "t_a") == [("", None)]
+    assert cached_keys(settings, "t_a") == []
     assert customers(settings, "t_b") == [("Astrid Lindgren", "astrid@example.se")]
+    assert cached_keys(settings, "t_b") == ["1907111400", "astrid@example.se"]
     purged = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
     again = stub.PurgeTenantData(orders_pb2.PurgeTenantDataRequest(tenant_id="t_a", scope=common_pb2.PURGE_SCOPE_ALL))
 
     assert (purged.records_deleted, again.records_deleted) == (4, 0)
-    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 4)
+    assert (count(settings, "t_a"), count(settings, "t_b")) == (0, 6)
+    everything = stub.PurgeTenantData(
+        orders_pb2.PurgeTenantDataRequest(tenant_id="t_b", scope=common_pb2.PURGE_SCOPE_ALL)
+    )
+    assert (everything.records_deleted, count(settings, "t_b"), cached_keys(settings, "t_b")) == (6, 0, [])
 
 
 def test_a_scope_is_required(stub: orders_pb2_grpc.OrderTenantDataServiceStub) -> None:

@@ -196,10 +196,10 @@ class PausableFortnox:
         self.paused = False
         self.refuse_email: str | None = None
 
-    def find(self, tenant_id: str, key: str) -> FortnoxOrderSummary | None:
+    def find(self, tenant_id: str, key: str, *, in_invoices: bool) -> FortnoxOrderSummary | None:
         if self.paused:
             raise ConnectionPaused("fortnox", "needs_reauth")
-        found: FortnoxOrderSummary | None = self.inner.find(tenant_id, key)
+        found: FortnoxOrderSummary | None = self.inner.find(tenant_id, key, in_invoices=in_invoices)
         return found
 
     def create(self, tenant_id: str, draft: OrderDraft) -> FortnoxOrderSummary:

@@ -467,12 +467,40 @@ def test_fortnox_emails_the_invoice_and_the_pdf_stays_a_preview_without_ikas_not
 def test_an_invoice_already_made_in_fortnox_is_found_by_the_order_reference(
     shop: Services, fortnox: Any, database: Any
 ) -> None:
+    settings_are(database, ON)
+    assert process(shop).outcome == "created"  # the order, not invoiced (create_invoice off)
     fortnox.invoice_of["1"] = "777"  # the merchant invoiced Fortnox order 1 by hand before Bridge's step
     fortnox.invoices["777"] = "1"
-    assert process(shop).outcome == "created"
+    settings_are(database, INVOICING)
+    assert process(shop).outcome == "already_sent"
     assert list(fortnox.invoices) == ["777"]
     assert fortnox.invoice_calls == 1  # the order's InvoiceReference answered; no search, no createinvoice
     assert [a.outcome for a in stored(database).timeline if a.step == "create_invoice"] == ["started", "found"]
+    assert stored(database).fortnox_invoice_number == "777"
+
+
+def test_an_order_created_in_the_same_attempt_is_invoiced_without_a_read(shop: Services, fortnox: Any) -> None:
+    """The create's answer is the order's state, and no earlier createinvoice can be unaccounted for: the
+    order is neither read again nor its key searched among the invoices; only createinvoice is called."""
+    assert process(shop).outcome == "created"
+    assert list(fortnox.invoices) == ["500"]
+    assert fortnox.invoice_calls == 1  # createinvoice alone
+    assert (fortnox.finds, fortnox.invoice_searches) == (1, 0)  # one look-up before the create, orders only
+
+
+def test_an_order_invoiced_by_hand_just_after_its_create_is_found_on_the_next_attempt(
+    shop: Services, fortnox: Any, database: Any
+) -> None:
+    def merchant_invoices() -> None:  # in the moment between Bridge's create and its createinvoice
+        fortnox.invoice_of["1"], fortnox.invoices["777"] = "777", "1"
+
+    fortnox.after_create = merchant_invoices
+    first = process(shop)
+    assert (first.outcome, first.status) == ("failed", "error")  # Fortnox refused the second invoice
+    assert list(fortnox.invoices) == ["777"]
+    again = process(shop)
+    assert again.status == "created"
+    assert (list(fortnox.invoices), stored(database).fortnox_invoice_number) == (["777"], "777")
 
 
 def test_a_lost_invoice_answer_is_looked_up_after_settling(

@@ -412,3 +412,128 @@ def test_orders_before_sync_from_are_not_listed(export: Services, ikas: Any, dat
     skipped = send(export)
     assert (skipped.outcome, skipped.status) == ("skipped", None)
     assert (TENANT, "o-1") not in database.orders
+
+
+# -- the key look-up before the create -----------------------------------------------------------------------
+
+
+def test_a_first_attempt_looks_the_key_up_among_the_orders_only_and_an_unclear_one_among_the_invoices_too(
+    export: Services, fortnox: Any, clock: Any
+) -> None:
+    def lose_answer() -> None:
+        raise OutcomeUnknown("fortnox", "the connection dropped after the request was sent")
+
+    fortnox.after_create = lose_answer
+    assert send(export).outcome == "unknown"
+    assert (fortnox.finds, fortnox.invoice_searches) == (1, 0)
+    clock.at = NOW + UNKNOWN_OUTCOME_SETTLE
+    assert send(export).outcome == "found"
+    assert (fortnox.finds, fortnox.invoice_searches) == (2, 1)
+
+
+# -- the customer cache (product.md §5: "cached per tenant") ---------------------------------------------------
+
+
+def another_order(n: int, **changes: Any) -> IkasOrder:
+    return ikas_order(id=f"o-{n}", number=f"10{n:02d}", **changes)
+
+
+def send_order(services: Services, ikas: Any, order: IkasOrder) -> Any:
+    ikas.orders[order.id] = order
+    return services.export_order(ExportOrderRequest(TENANT, order.id))
+
+
+def test_a_returning_buyer_costs_no_customer_call(export: Services, ikas: Any, fortnox: Any, database: Any) -> None:
+    assert send(export).outcome == "created"
+    assert fortnox.customer_calls == ["email", "create"]
+    cached = database.customers[(TENANT, "email", "anna@example.com")]
+    assert (cached.customer_number, cached.vat_type) == ("100", "SEVAT")
+    commits = database.commits
+    second = send_order(export, ikas, another_order(2, customer=IkasCustomer("Anna@Example.com ", "Anna", None, None)))
+    assert second.outcome == "created"
+    assert fortnox.customer_calls == ["email", "create"]  # the same buyer (e-mail compared ignoring case)
+    assert fortnox.orders["2"].customer_number == "100"
+    assert database.commits == commits + 3  # listed, intent, outcome: an unchanged cache entry is not written again
+
+
+def test_a_company_is_cached_by_its_organisation_number_too_and_the_email_still_comes_first(
+    export: Services, ikas: Any, fortnox: Any, database: Any
+) -> None:
+    company = address(company="Berg AB", tax_number="SE556677889901")
+    fortnox.create_customer(
+        TENANT, dataclasses.replace(customer_draft(ikas_order(billing_address=company)), email=None)
+    )
+    fortnox.customer_calls.clear()
+    assert send_order(export, ikas, another_order(1, billing_address=company)).outcome == "created"
+    assert fortnox.customer_calls == ["email", "organisation_number"]  # matched by organisation number
+    assert database.customers[(TENANT, "organisation_number", "5566778899")].customer_number == "100"
+    assert database.customers[(TENANT, "email", "anna@example.com")].customer_number == "100"
+
+    colleague = IkasCustomer("erik@berg.se", "Erik Berg", None, None)
+    assert send_order(export, ikas, another_order(2, billing_address=company, customer=colleague)).outcome == "created"
+    # A new e-mail is asked of Fortnox first (the match's order); the organisation number then comes from the cache.
+    assert fortnox.customer_calls == ["email", "organisation_number", "email"]
+    assert fortnox.orders["2"].customer_number == "100"
+
+
+def test_a_vat_type_the_order_needs_is_written_to_fortnox_before_the_order_and_the_cache_follows(
+    export: Services, ikas: Any, fortnox: Any, database: Any
+) -> None:
+    send(export)
+    norway = address(country_iso2="NO")
+    export_order = another_order(2, billing_address=norway, tax_lines=())
+    assert send_order(export, ikas, export_order).outcome == "created"
+    assert fortnox.customer_calls == ["email", "create", "vat_type"]
+    assert fortnox.vat_types["100"] == "EXPORT"
+    assert database.customers[(TENANT, "email", "anna@example.com")].vat_type == "EXPORT"
+    assert send_order(export, ikas, another_order(3, billing_address=norway, tax_lines=())).outcome == "created"
+    assert fortnox.customer_calls == ["email", "create", "vat_type"]  # known to be EXPORT now
+    assert send_order(export, ikas, another_order(4)).outcome == "created"
+    assert fortnox.customer_calls == ["email", "create", "vat_type", "vat_type"]
+    assert fortnox.vat_types["100"] == database.customers[(TENANT, "email", "anna@example.com")].vat_type == "SEVAT"
+
+
+def test_a_cached_customer_deleted_in_fortnox_fails_the_order_clearly_and_the_retry_matches_again(
+    export: Services, ikas: Any, fortnox: Any, database: Any
+) -> None:
+    send(export)
+    del fortnox.customers["100"]  # deleted in Fortnox; Bridge's cache still points at it
+    failed = send_order(export, ikas, another_order(2))
+    assert (failed.outcome, failed.status) == ("failed", "error")
+    error = database.orders[(TENANT, "o-2")].error
+    assert error.message == (
+        "Fortnox has no customer 100 any more, the customer Bridge had matched to this buyer; Bridge forgot the match"
+    )
+    assert error.upstream_code == "2000204"
+    assert error.hint is not None
+    assert "matches the buyer again" in error.hint
+    assert (TENANT, "email", "anna@example.com") not in database.customers
+    assert list(fortnox.orders) == ["1"]
+
+    retried = send_order(export, ikas, another_order(2))
+    assert (retried.outcome, retried.status) == ("created", "created")
+    assert fortnox.orders["2"].customer_number == "101"  # matched again: not found, so created
+    assert database.customers[(TENANT, "email", "anna@example.com")].customer_number == "101"
+
+
+def test_a_cached_customer_deleted_in_fortnox_is_forgotten_when_its_vat_type_is_set(
+    export: Services, ikas: Any, fortnox: Any, database: Any
+) -> None:
+    send(export)
+    del fortnox.customers["100"]
+    outside_eu = another_order(2, billing_address=address(country_iso2="NO"), tax_lines=())
+    failed = send_order(export, ikas, outside_eu)
+    assert (failed.outcome, failed.status) == ("failed", "error")
+    assert database.orders[(TENANT, "o-2")].error.upstream_code == "2000433"
+    assert (TENANT, "email", "anna@example.com") not in database.customers
+    assert send_order(export, ikas, outside_eu).outcome == "created"
+    assert (fortnox.orders["2"].customer_number, fortnox.vat_types["101"]) == ("101", "EXPORT")
+
+
+def test_the_cache_is_per_tenant(export: Services, ikas: Any, fortnox: Any, database: Any) -> None:
+    send(export)
+    database.settings["tenant-b"] = TenantOrderSettings("tenant-b", ON, NOW)
+    ikas.orders["o-9"] = another_order(9)
+    assert export.export_order(ExportOrderRequest("tenant-b", "o-9")).outcome == "created"
+    assert fortnox.customer_calls == ["email", "create", "email"]  # tenant-b's own match, not tenant-a's cache
+    assert set(database.customers) == {(TENANT, "email", "anna@example.com"), ("tenant-b", "email", "anna@example.com")}

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import composite, registry
 
+from bridge_orders.domain.customers import CachedCustomer
 from bridge_orders.domain.order_record import Attempt, Money, OrderError, OrderRecord
 from bridge_orders.domain.settings import (
     MAX_ARTICLE_NUMBER_LENGTH,
@@ -179,6 +180,20 @@ order_wake_ups = Table(
     Column("woken_at", UtcDateTime(), nullable=False),
 )
 
+# The Fortnox customer of each buyer key (product.md §5, "cached per tenant"; domain/customers.py): one row per
+# e-mail or organisation number, as normalised for the match. Personal data: the personal-data purge deletes it.
+cached_customers = Table(
+    "cached_customers",
+    metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(320), primary_key=True),
+    Column("customer_number", String(32), nullable=False),
+    Column("vat_type", String(32), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_cached_customers_tenant_customer_number", "tenant_id", "customer_number"),
+)
+
 
 def map_tables() -> None:
     """Maps the domain classes once per process (idempotent, so tests may call it freely)."""
@@ -197,3 +212,4 @@ def map_tables() -> None:
         version_id_col=order_records.c.version,
         properties={"_version": order_records.c.version},
     )
+    mapper_registry.map_imperatively(CachedCustomer, cached_customers)
