@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar, cast
 
 import grpc
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from bridge.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from bridge.common.v1 import common_pb2
 from bridge_catalog.app.manage_settings import UpdateCatalogSettingsRequest
-from bridge_catalog.app.ports import RunRecord
 from bridge_catalog.bootstrap import Services
 from bridge_catalog.domain.lines import STATUSES, ProductLine
 from bridge_catalog.domain.settings import CatalogSettings, ProductSettings, StockSettings
+from bridge_platform.common_messages import run_to_proto, timestamp
 from bridge_platform.errors import DomainError
 from bridge_platform.grpc_errors import maps_errors
 from bridge_platform.telemetry import tag_tenant
@@ -105,21 +101,6 @@ T = TypeVar("T")
 
 _STATUS_TO_PROTO = {name: index + 1 for index, name in enumerate(STATUSES)}  # the enum follows STATUSES
 _STATUS_FROM_PROTO = {number: name for name, number in _STATUS_TO_PROTO.items()}
-_RUN_STATES = {
-    "queued": common_pb2.RUN_STATE_QUEUED,
-    "running": common_pb2.RUN_STATE_RUNNING,
-    "succeeded": common_pb2.RUN_STATE_SUCCEEDED,
-    "failed": common_pb2.RUN_STATE_FAILED,
-    "partially_failed": common_pb2.RUN_STATE_PARTIALLY_FAILED,
-}
-
-
-def _timestamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(at)
-    return stamp
 
 
 def _quantity(value: Decimal | None) -> str:
@@ -142,59 +123,15 @@ def line_to_proto(line: ProductLine, store_url: str) -> catalog_pb2.ProductLine:
             message=error.message,
             upstream_code=error.upstream_code or "",
             hint=error.hint or "",
-            at=_timestamp(error.at),
+            at=timestamp(error.at),
         )
         if error
         else None,
         ikas_stock=_quantity(line.ikas_stock),
         fortnox_stock=_quantity(line.fortnox_stock),
-        last_synced_at=_timestamp(line.last_synced_at),
+        last_synced_at=timestamp(line.last_synced_at),
         explanation=line.explanation,
     )
-
-
-def run_to_proto(run: RunRecord) -> common_pb2.Run:
-    counts = run.counts
-    planned = run.result.get("planned", []) if isinstance(run.result, dict) else []
-    return common_pb2.Run(
-        id=run.id,
-        scope=run.scope,
-        state=_RUN_STATES.get(run.state, common_pb2.RUN_STATE_UNSPECIFIED),
-        trigger=run.trigger,
-        progress_done=run.progress_done,
-        progress_total=run.progress_total,
-        counts=common_pb2.RunCounts(
-            created=counts.get("created", 0),
-            updated=counts.get("updated", 0),
-            unchanged=counts.get("unchanged", 0),
-            failed=counts.get("failed", 0),
-        ),
-        created_at=_timestamp(run.created_at),
-        started_at=_timestamp(run.started_at),
-        finished_at=_timestamp(run.finished_at),
-        errors=[
-            common_pb2.EntityError(
-                message=str(e.get("message", "")),
-                upstream_code=str(e.get("upstream_code") or ""),
-                hint=str(e.get("hint") or ""),
-            )
-            for e in run.errors
-        ],
-        planned=[
-            common_pb2.PlannedAction(action=p.get("action", ""), entity=p.get("entity", ""), reason=p.get("reason", ""))
-            for p in planned
-        ],
-        result=_struct(run.result),
-    )
-
-
-def _struct(document: object) -> Struct | None:
-    """The run's result document as a Struct (JSON values only; numbers become doubles)."""
-    if not isinstance(document, dict) or not document:
-        return None
-    struct = Struct()
-    struct.update(json.loads(json.dumps(document, default=str)))
-    return struct
 
 
 def _store_url(template: str, store: str) -> str:
@@ -221,8 +158,8 @@ class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
         return catalog_pb2.ListProductLinesResponse(
             lines=[line_to_proto(line, url) for line in page.lines],
             page=common_pb2.PageInfo(page=page.page, page_size=page.page_size, total=page.total),
-            last_product_sync_at=_timestamp(page.last_product_sync_at),
-            last_stock_sync_at=_timestamp(page.last_stock_sync_at),
+            last_product_sync_at=timestamp(page.last_product_sync_at),
+            last_stock_sync_at=timestamp(page.last_stock_sync_at),
         )
 
     @maps_errors
