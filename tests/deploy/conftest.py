@@ -93,6 +93,10 @@ class Build:
         """The container's environment as Kubernetes would give it (see render_environment)."""
         return render_environment(self, container)
 
+    def credentials(self, container: dict[str, Any]) -> dict[str, str]:
+        """The variables of the container's environment that come from a Secret, each with the Secret's name."""
+        return secret_variables(self, container)
+
     def bridge_containers(self) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]]:
         """(owner, pod spec, container) for every container running the Bridge image (`python -m bridge_*`)."""
         for owner, template in self.pod_templates():
@@ -142,6 +146,24 @@ def render_environment(build: Build, container: dict[str, Any]) -> dict[str, str
             assert reference["key"] in values, f"{build.name}: {kind} {reference['name']} lacks {reference['key']}"
             environment[variable["name"]] = values[reference["key"]]
     return environment
+
+
+def secret_variables(build: Build, container: dict[str, Any]) -> dict[str, str]:
+    """Which variables of the container's environment a Secret provides (variable -> Secret name), in the order
+    Kubernetes applies them (envFrom, then env): a later source of the same variable replaces the earlier one."""
+    by_hand = example_secrets()
+    origin: dict[str, str | None] = {}
+    for source in container.get("envFrom", []):
+        if "configMapRef" in source:
+            config_map = build.named("ConfigMap", source["configMapRef"]["name"]) or {}
+            origin.update(dict.fromkeys(config_map.get("data", {})))
+        else:
+            name = source["secretRef"]["name"]
+            origin.update(dict.fromkeys(_secret_values(build, by_hand, name), name))
+    for variable in container.get("env", []):
+        reference = variable.get("valueFrom", {}).get("secretKeyRef")
+        origin[variable["name"]] = reference["name"] if reference else None
+    return {variable: secret for variable, secret in origin.items() if secret is not None}
 
 
 def _secret_values(build: Build, by_hand: dict[str, dict[str, str]], name: str) -> dict[str, str]:

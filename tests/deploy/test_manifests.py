@@ -301,68 +301,189 @@ def test_every_command_the_manifests_run_exists(builds: dict[str, Build], stages
 
 # --- configuration --------------------------------------------------------------------------------------------
 
-# What production needs beyond what BridgeSettings refuses to start without: without the Redis URLs each pod
-# would quietly use its own embedded queue and rate budget; without client credentials, local placeholders.
-NEEDED_BY_EVERY_PROCESS = (
+# Where each process runs, from bridge-config: BridgeSettings refuses production without BRIDGE_PUBLIC_URL, and
+# every process calls the services by address and writes only below the /tmp emptyDir.
+CONFIGURATION_FOR_EVERY_PROCESS = (
     "BRIDGE_MODE",
     "BRIDGE_PUBLIC_URL",
-    "BRIDGE_SERVICE_TOKEN",
-    "BRIDGE_VAULT_KEY",
-    "BRIDGE_AUTH_DATABASE_URL",
-    "BRIDGE_CATALOG_DATABASE_URL",
-    "BRIDGE_ORDERS_DATABASE_URL",
+    "BRIDGE_DATA_DIR",
     "BRIDGE_AUTH_ADDR",
     "BRIDGE_CATALOG_ADDR",
     "BRIDGE_ORDERS_ADDR",
-    "BRIDGE_DATA_DIR",
-    "BRIDGE_QUEUE_URL",
-    "BRIDGE_RATE_BUDGET_URL",
-    "BRIDGE_IKAS_CLIENT_ID",
-    "BRIDGE_IKAS_CLIENT_SECRET",
-    "BRIDGE_FORTNOX_CLIENT_ID",
-    "BRIDGE_FORTNOX_CLIENT_SECRET",
 )
+OAUTH_CLIENTS = frozenset(
+    {"BRIDGE_IKAS_CLIENT_ID", "BRIDGE_IKAS_CLIENT_SECRET", "BRIDGE_FORTNOX_CLIENT_ID", "BRIDGE_FORTNOX_CLIENT_SECRET"}
+)
+TOKEN = frozenset({"BRIDGE_SERVICE_TOKEN"})
+# The credentials each process uses, as the code reads them; a container gets exactly these from its Secrets.
+# - Every process: the service token (BridgeSettings requires it in production; every RPC carries it).
+# - `serve` and `migrate` of a service: its own database and its ServiceDefinition.requires (auth: the vault
+#   key), which service_main checks before either command (test_the_credentials_cover_what_the_code_demands).
+# - auth's server: the OAuth clients (install, consent and token refresh: bridge_auth.bootstrap through
+#   bridge_upstreams.wiring.ikas_oauth/fortnox_oauth), SMTP (merchant alerts) and the rate budget of its ikas
+#   and Fortnox calls; no run queue (auth runs no jobs).
+# - The catalog's and the orders service's servers: the run queue and the rate budget; their ikas and Fortnox
+#   tokens come from auth over gRPC (GrpcTokenSource), never from the OAuth clients.
+# - The gateway and every trigger: nothing else, they only call the services over gRPC.
+CREDENTIALS: dict[tuple[str, str], frozenset[str]] = {
+    ("bridge_auth", "serve"): TOKEN
+    | OAUTH_CLIENTS
+    | {"BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY", "BRIDGE_SMTP_URL", "BRIDGE_RATE_BUDGET_URL"},
+    ("bridge_auth", "migrate"): TOKEN | {"BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY"},
+    ("bridge_auth", "trigger"): TOKEN,
+    ("bridge_catalog", "serve"): TOKEN | {"BRIDGE_CATALOG_DATABASE_URL", "BRIDGE_QUEUE_URL", "BRIDGE_RATE_BUDGET_URL"},
+    ("bridge_catalog", "migrate"): TOKEN | {"BRIDGE_CATALOG_DATABASE_URL"},
+    ("bridge_catalog", "trigger"): TOKEN,
+    ("bridge_orders", "serve"): TOKEN | {"BRIDGE_ORDERS_DATABASE_URL", "BRIDGE_QUEUE_URL", "BRIDGE_RATE_BUDGET_URL"},
+    ("bridge_orders", "migrate"): TOKEN | {"BRIDGE_ORDERS_DATABASE_URL"},
+    ("bridge_orders", "trigger"): TOKEN,
+    ("bridge_gateway", "serve"): TOKEN,
+}
+DATABASE_URLS = {f"BRIDGE_{service.upper()}_DATABASE_URL" for service in SERVICES}
 
-SETTINGS_CHECK = """
-import json, sys
-from bridge_platform.settings import BridgeSettings, load_settings
-from bridge_gateway.settings import GatewaySettings
-settings = load_settings(GatewaySettings if sys.argv[1] == "bridge_gateway" else BridgeSettings)
-print(json.dumps({
-    "mode": settings.mode.value,
-    "queue_url": settings.queue_url,
-    "rate_budget_url": settings.rate_budget_url,
-    "vault_keys": len(settings.vault_keys()),
-    "service_token": bool(settings.service_token_value()),
-    "database_urls": [settings.auth_database_url, settings.catalog_database_url, settings.orders_database_url],
-    "ikas_client_id": settings.ikas_client_id,
-    "fortnox_client_id": settings.fortnox_client_id,
-    "data_dir": str(settings.data_dir),
-}))
-"""
+
+def _process(container: dict[str, Any]) -> tuple[str, str]:
+    module, command = container["args"][:2]
+    return str(module), str(command)
+
+
+def _service_definition(service: str) -> Any:
+    """The ServiceDefinition the service's CLI runs (a module constant, or built by `definition()`)."""
+    import importlib
+
+    from bridge_platform.service_main import ServiceDefinition
+
+    cli = importlib.import_module(f"bridge_{service}.entrypoints.cli")
+    constants = [value for value in vars(cli).values() if isinstance(value, ServiceDefinition)]
+    return constants[0] if constants else cli.definition()
+
+
+def test_the_credentials_cover_what_the_code_demands(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What BridgeSettings and service_main refuse production without (asked of the code, with nothing set but
+    the mode and public URL) is in CREDENTIALS for that process, so the table cannot fall behind the code."""
+    from pydantic import ValidationError
+
+    from bridge_platform.settings import BridgeSettings
+
+    for variable in [name for name in os.environ if name.startswith(("BRIDGE_", "OTEL_"))]:
+        monkeypatch.delenv(variable)
+    public_url = "https://bridge.example.com"
+    with pytest.raises(ValidationError) as refused:
+        BridgeSettings(mode="production", public_url=public_url)
+    every_process = set(re.findall(r"(BRIDGE_[A-Z_]+): required", str(refused.value)))
+    assert every_process == {"BRIDGE_SERVICE_TOKEN"}
+    for process, credentials in CREDENTIALS.items():
+        assert every_process <= credentials, process
+    bare = BridgeSettings(mode="production", public_url=public_url, service_token="token")
+    for service in SERVICES:
+        definition = _service_definition(service)
+        own = [f"{definition.name}_database_url", *definition.requires]
+        needed = {line.split(":")[0] for line in bare.missing_for_production(own)}
+        assert needed, f"{service}: serve and migrate must check their own database"
+        for command in ("serve", "migrate"):
+            assert needed <= CREDENTIALS[(f"bridge_{service}", command)], (service, command, needed)
+
+
+@pytest.mark.parametrize("name", DEPLOYABLE)
+def test_every_container_is_handed_exactly_the_credentials_its_process_uses(
+    builds: dict[str, Build], name: str
+) -> None:
+    build = builds[name]
+    seen = set()
+    for owner, _pod, container in build.bridge_containers():
+        at = f"{name}: {owner['kind']}/{owner['metadata']['name']}"
+        process = _process(container)
+        handed = build.credentials(container)
+        assert set(handed) == CREDENTIALS[process], f"{at} ({' '.join(process)}) is handed {sorted(handed)}"
+        seen.add(process)
+    assert seen == set(CREDENTIALS), "every process of the table runs somewhere"
+    # No credential travels in the ConfigMap instead (every Bridge container reads it).
+    every_credential = set().union(*CREDENTIALS.values())
+    for config_map in build.of_kind("ConfigMap"):
+        assert not every_credential & set(config_map.get("data", {})), f"{name}: {config_map['metadata']['name']}"
+
+
+@pytest.mark.parametrize("name", DEPLOYABLE)
+def test_no_pod_holds_another_services_database_and_only_auth_holds_the_vault_key(
+    builds: dict[str, Build], name: str
+) -> None:
+    build = builds[name]
+    for owner, _pod, container in build.bridge_containers():
+        at = f"{name}: {owner['kind']}/{owner['metadata']['name']}"
+        module, command = _process(container)
+        handed = build.credentials(container)
+        own = {f"BRIDGE_{module.removeprefix('bridge_').upper()}_DATABASE_URL"}
+        assert DATABASE_URLS & set(handed) <= own, at
+        if "BRIDGE_VAULT_KEY" in handed:
+            assert (module, command) in {("bridge_auth", "serve"), ("bridge_auth", "migrate")}, at
+        if owner["kind"] == "CronJob" or module == "bridge_gateway":
+            assert set(handed.values()) == {"bridge-service-token"}, f"{at}: only the service token"
 
 
 @pytest.mark.parametrize("name", DEPLOYABLE)
 def test_every_container_gets_what_production_needs(builds: dict[str, Build], name: str) -> None:
     for owner, _pod, container in builds[name].bridge_containers():
         environment = builds[name].environment(container)
-        missing = [variable for variable in NEEDED_BY_EVERY_PROCESS if not environment.get(variable)]
+        needed = (*CONFIGURATION_FOR_EVERY_PROCESS, *sorted(CREDENTIALS[_process(container)]))
+        missing = [variable for variable in needed if not environment.get(variable)]
         assert not missing, f"{name}: {owner['kind']}/{owner['metadata']['name']} lacks {missing}"
         assert environment["BRIDGE_MODE"] == "production"
+
+
+# Loads the settings as the process would and, for `serve` and `migrate`, runs the check service_main runs
+# before them (its own database and ServiceDefinition.requires); prints what the process ends up with.
+SETTINGS_CHECK = """
+import json, sys
+from bridge_platform.settings import BridgeSettings, load_settings
+from bridge_gateway.settings import GatewaySettings
+module, command = sys.argv[1], sys.argv[2]
+settings = load_settings(GatewaySettings if module == "bridge_gateway" else BridgeSettings)
+missing = []
+if module != "bridge_gateway" and command in ("serve", "migrate"):
+    import importlib
+    from bridge_platform.service_main import ServiceDefinition
+    cli = importlib.import_module(module + ".entrypoints.cli")
+    found = [value for value in vars(cli).values() if isinstance(value, ServiceDefinition)]
+    definition = found[0] if found else cli.definition()
+    missing = settings.missing_for_production([definition.name + "_database_url", *definition.requires])
+try:
+    vault_keys = len(settings.vault_keys())
+except ValueError:
+    vault_keys = None
+print(json.dumps({
+    "mode": settings.mode.value,
+    "missing": missing,
+    "queue_url": settings.queue_url,
+    "rate_budget_url": settings.rate_budget_url,
+    "vault_keys": vault_keys,
+    "service_token": bool(settings.service_token_value()),
+    "database_urls": {
+        "auth": settings.auth_database_url,
+        "catalog": settings.catalog_database_url,
+        "orders": settings.orders_database_url,
+    },
+    "ikas_client_id": settings.ikas_client_id,
+    "fortnox_client_id": settings.fortnox_client_id,
+    "smtp": settings.smtp_url is not None,
+    "data_dir": str(settings.data_dir),
+}))
+"""
 
 
 @pytest.mark.parametrize("name", DEPLOYABLE)
 def test_each_rendered_environment_loads_as_valid_production_settings(builds: dict[str, Build], name: str) -> None:
     """ConfigMap plus Secrets (generated, or the example's placeholders) through BridgeSettings in a fresh
-    process, as each container would load them: exit code 0 and nothing required missing."""
-    checked: dict[tuple[str, str], dict[str, Any]] = {}
+    process, as each container would load them: exit code 0, nothing its command requires missing, and the
+    process has what it uses and nothing of the others' (no database but its own, no vault key outside auth)."""
+    checked: dict[tuple[str, str, str], dict[str, Any]] = {}
     for owner, _pod, container in builds[name].bridge_containers():
         environment = builds[name].environment(container)
-        key = (container["args"][0], json.dumps(environment, sort_keys=True))
+        module, command = _process(container)
+        key = (module, command, json.dumps(environment, sort_keys=True))
         if key in checked:
             continue
         done = subprocess.run(
-            [sys.executable, "-c", SETTINGS_CHECK, container["args"][0]],
+            [sys.executable, "-c", SETTINGS_CHECK, module, command],
             capture_output=True,
             text=True,
             timeout=60,
@@ -374,23 +495,46 @@ def test_each_rendered_environment_loads_as_valid_production_settings(builds: di
         assert "required" not in done.stderr, f"{at}: {done.stderr}"
         loaded = json.loads(done.stdout)
         assert loaded["mode"] == "production"
-        assert loaded["queue_url"], f"{at}: the run queue must be shared (Redis)"
-        assert loaded["rate_budget_url"], f"{at}: the rate budget must be shared (Redis)"
-        assert loaded["vault_keys"] >= 1, at
+        assert loaded["missing"] == [], f"{at}: `{command}` would refuse to start: {loaded['missing']}"
         assert loaded["service_token"], at
-        assert all(url.startswith("postgresql://") for url in loaded["database_urls"]), at
-        assert "bridge-local" not in (loaded["ikas_client_id"], loaded["fortnox_client_id"]), at
         assert loaded["data_dir"].startswith("/tmp/"), f"{at}: the data dir must be on the /tmp emptyDir"
+        service = module.removeprefix("bridge_")
+        own_database = command in ("serve", "migrate") and service in SERVICES
+        for database, url in loaded["database_urls"].items():
+            if own_database and database == service:
+                assert url.startswith("postgresql://"), at
+            else:
+                assert url == "", f"{at}: holds the {database} database URL"
+        uses_vault = (module, command) in {("bridge_auth", "serve"), ("bridge_auth", "migrate")}
+        assert (loaded["vault_keys"] or 0) >= 1 if uses_vault else loaded["vault_keys"] is None, at
+        if command == "serve" and service in SERVICES:
+            assert loaded["rate_budget_url"], f"{at}: the rate budget must be shared (Redis)"
+            if service != "auth":
+                assert loaded["queue_url"], f"{at}: the run queue must be shared (Redis)"
+        if (module, command) == ("bridge_auth", "serve"):
+            assert "bridge-local" not in (loaded["ikas_client_id"], loaded["fortnox_client_id"]), at
+            assert loaded["smtp"], f"{at}: merchant alerts need SMTP"
         checked[key] = loaded
-    assert checked
+    assert {(module, command) for module, command, _ in checked} == set(CREDENTIALS)
 
 
 def test_the_example_secrets_are_placeholders(example_secret_values: dict[str, dict[str, str]]) -> None:
     for name, values in example_secret_values.items():
         for key, value in values.items():
             assert "REPLACE-ME" in value or key == "BRIDGE_VAULT_KEY", f"{name}.{key} looks like a real value"
-    vault_key = example_secret_values["bridge-secrets"]["BRIDGE_VAULT_KEY"]
+    vault_key = example_secret_values["bridge-vault-key"]["BRIDGE_VAULT_KEY"]
     assert base64.b64decode(vault_key).startswith(b"REPLACE-ME"), "the example vault key must be a placeholder"
+
+
+def test_the_example_secrets_are_the_ones_the_manifests_reference(
+    builds: dict[str, Build], example_secret_values: dict[str, dict[str, str]]
+) -> None:
+    """prod takes every Secret from the example (nothing is generated there); no example Secret goes unused."""
+    referenced = set()
+    for _owner, _pod, container in builds["prod"].bridge_containers():
+        referenced |= set(builds["prod"].credentials(container).values())
+    assert not builds["prod"].of_kind("Secret"), "prod generates no Secret: the operator creates them"
+    assert referenced == set(example_secret_values)
 
 
 def test_the_otel_component_wires_the_collector(builds: dict[str, Build]) -> None:
