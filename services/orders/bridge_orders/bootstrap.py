@@ -23,6 +23,7 @@ from bridge_orders.adapters.upstreams import (
     HttpFortnoxInvoices,
     HttpFortnoxOrders,
     HttpFortnoxRegisters,
+    HttpFortnoxSettlements,
     HttpIkasOrderInvoices,
     HttpIkasOrders,
 )
@@ -41,6 +42,7 @@ from bridge_orders.app.order_runs import (
 )
 from bridge_orders.app.order_sync import SyncOrders
 from bridge_orders.app.order_webhooks import HandleOrderWebhook
+from bridge_orders.app.payment_step import RegisterPayment
 from bridge_orders.app.ports import (
     ArticleNumbers,
     Clock,
@@ -49,6 +51,7 @@ from bridge_orders.app.ports import (
     FortnoxInvoices,
     FortnoxOrders,
     FortnoxRegisters,
+    FortnoxSettlements,
     IkasOrderFeed,
     IkasOrderInvoices,
     IkasOrders,
@@ -123,6 +126,7 @@ def build(
     ikas_invoices: IkasOrderInvoices | None = None,
     fortnox_invoices: FortnoxInvoices | None = None,
     fortnox_registers: FortnoxRegisters | None = None,
+    fortnox_settlements: FortnoxSettlements | None = None,
     ikas_tokens: TokenSource | None = None,
     fortnox_tokens: TokenSource | None = None,
     order_feed: IkasOrderFeed | None = None,
@@ -151,6 +155,7 @@ def build(
         or ikas_invoices is None
         or fortnox_invoices is None
         or fortnox_registers is None
+        or fortnox_settlements is None
     ):
         # Building the clients opens no connection; tests pass fakes for these ports and skip this.
         channel = grpc_channel(settings.auth_addr, service_token=settings.service_token_value())
@@ -166,6 +171,7 @@ def build(
         fortnox_customers = fortnox_customers or HttpFortnoxCustomers(fortnox)
         fortnox_invoices = fortnox_invoices or HttpFortnoxInvoices(fortnox)
         fortnox_registers = fortnox_registers or HttpFortnoxRegisters(fortnox)
+        fortnox_settlements = fortnox_settlements or HttpFortnoxSettlements(fortnox)
     claim_lease = timedelta(seconds=settings.order_claim_lease_s)
     export_order = ExportOrder(
         uow_for,
@@ -180,7 +186,8 @@ def build(
     document_steps = DocumentSteps(
         uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock, claim_lease=claim_lease
     )
-    process_order = ProcessOrder(uow_for, export_order, document_steps)
+    register_payment = RegisterPayment(uow_for, document_steps, fortnox_settlements, clock)
+    process_order = ProcessOrder(uow_for, export_order, document_steps, register_payment)
     if engine is not None:
         register_sql_functions(engine)
         order_reads = order_reads or SqlOrderReads(session_factory(engine))

@@ -18,8 +18,10 @@ from bridge_orders.app.ports import (
     AttachedInvoice,
     ConcurrentWrite,
     FortnoxInvoiceRef,
+    FortnoxInvoiceState,
     FortnoxOrderState,
     FortnoxOrderSummary,
+    FortnoxPayment,
     UnknownCustomer,
 )
 from bridge_orders.bootstrap import Services, build
@@ -263,8 +265,13 @@ class FakeFortnox:
     created_units: list[str] = field(default_factory=list)
     refuse_units: bool = False
     invoice_calls: int = 0  # order_state + find + create_from_order
-    # Faults raised once, keyed "create_invoice" | "email": before the work (nothing happened) or after it
-    # (it happened; the answer is lost or the worker dies).
+    booked: set[str] = field(default_factory=set)  # invoice numbers
+    cancelled_invoices: set[str] = field(default_factory=set)
+    # Payments as Fortnox holds them: number -> {"invoice", "amount", "mode", "booked"}
+    payments: dict[str, dict[str, object]] = field(default_factory=dict)
+    settlement_writes: list[str] = field(default_factory=list)  # "bookkeep 500", "pay 500", "bookkeep payment 1"
+    # Faults raised once, keyed "create_invoice" | "email" | "pay" | "bookkeep_payment": before the work (nothing
+    # happened) or after it (it happened; the answer is lost or the worker dies).
     fail_before: dict[str, BaseException] = field(default_factory=dict)
     fail_after: dict[str, BaseException] = field(default_factory=dict)
 
@@ -368,6 +375,80 @@ class FakeFortnoxInvoices:
         return b"%PDF-1.4 invoice " + invoice_number.encode()
 
 
+class FakeFortnoxSettlements:
+    """FortnoxSettlements over a FakeFortnox: like the sandbox, a payment needs a booked invoice and a second
+    bookkeep is refused."""
+
+    def __init__(self, fortnox: FakeFortnox) -> None:
+        self._fortnox = fortnox
+
+    def invoice_state(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceState | None:
+        fortnox = self._fortnox
+        order_number = fortnox.invoices.get(invoice_number)
+        if order_number is None:
+            return None
+        summary = fortnox._summary(order_number, fortnox.orders[order_number])
+        assert summary.total is not None
+        return FortnoxInvoiceState(
+            invoice_number,
+            summary.currency or "SEK",
+            summary.total,
+            invoice_number in fortnox.booked,
+            invoice_number in fortnox.cancelled_invoices,
+            None,
+            Exchange(f"GET /3/invoices/{invoice_number}", f"Total {summary.total}"),
+        )
+
+    def bookkeep_invoice(self, tenant_id: str, invoice_number: str) -> Exchange:
+        if invoice_number in self._fortnox.booked:
+            raise UpstreamRejected("fortnox", "The invoice is booked already", 400, "2000000")
+        self._fortnox.booked.add(invoice_number)
+        self._fortnox.settlement_writes.append(f"bookkeep {invoice_number}")
+        return Exchange(f"PUT /3/invoices/{invoice_number}/bookkeep", "Booked: true")
+
+    def payments(self, tenant_id: str, invoice_number: str, currency: str) -> list[FortnoxPayment]:
+        return [
+            self._payment(number)
+            for number, payment in self._fortnox.payments.items()
+            if payment["invoice"] == invoice_number
+        ]
+
+    def register_payment(
+        self, tenant_id: str, invoice_number: str, amount: Decimal, currency: str, mode_of_payment: str
+    ) -> FortnoxPayment:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "pay")
+        if invoice_number not in fortnox.booked:
+            raise UpstreamRejected("fortnox", "The invoice must be booked first", 400, "2000425")
+        number = str(len(fortnox.payments) + 1)
+        fortnox.payments[number] = {
+            "invoice": invoice_number,
+            "amount": amount,
+            "mode": mode_of_payment,
+            "booked": False,
+        }
+        fortnox.settlement_writes.append(f"pay {invoice_number}")
+        _one_shot(fortnox.fail_after, "pay")
+        return self._payment(number)
+
+    def bookkeep_payment(self, tenant_id: str, payment_number: str) -> Exchange:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "bookkeep_payment")
+        payment = fortnox.payments[payment_number]
+        if payment["booked"]:
+            raise UpstreamRejected("fortnox", "The payment is booked already", 400, "2000425")
+        payment["booked"] = True
+        fortnox.settlement_writes.append(f"bookkeep payment {payment_number}")
+        _one_shot(fortnox.fail_after, "bookkeep_payment")
+        return Exchange(f"PUT /3/invoicepayments/{payment_number}/bookkeep", "Booked: true")
+
+    def _payment(self, number: str) -> FortnoxPayment:
+        payment = self._fortnox.payments[number]
+        amount = payment["amount"]
+        assert isinstance(amount, Decimal)
+        return FortnoxPayment(number, amount, bool(payment["booked"]), Exchange("GET payments", number))
+
+
 class FakeRegisters:
     """FortnoxRegisters over a FakeFortnox."""
 
@@ -424,6 +505,7 @@ def services(
         ikas_invoices=ikas,
         fortnox_invoices=FakeFortnoxInvoices(fortnox),
         fortnox_registers=FakeRegisters(fortnox),
+        fortnox_settlements=FakeFortnoxSettlements(fortnox),
     )
 
 

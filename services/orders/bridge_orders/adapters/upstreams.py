@@ -6,13 +6,16 @@ import threading
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from bridge_orders.app.ports import (
     AttachedInvoice,
     FortnoxInvoiceRef,
+    FortnoxInvoiceState,
     FortnoxOrderState,
     FortnoxOrderSummary,
+    FortnoxPayment,
     UnknownCustomer,
 )
 from bridge_orders.domain.ikas_order import (
@@ -25,6 +28,7 @@ from bridge_orders.domain.ikas_order import (
     IkasInvoice,
     IkasLine,
     IkasOrder,
+    IkasPaymentMethod,
     IkasShippingLine,
     IkasTaxLine,
     IkasUnit,
@@ -32,7 +36,7 @@ from bridge_orders.domain.ikas_order import (
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
 from bridge_orders.domain.order_record import Exchange
 from bridge_platform.errors import OutcomeUnknown, UpstreamError, UpstreamRejected, UpstreamUnavailable
-from bridge_upstreams.fortnox.client import FortnoxClient, Order, dumps
+from bridge_upstreams.fortnox.client import FortnoxClient, InvoicePayment, Order, decimal_of, dumps
 from bridge_upstreams.ikas import models as m
 from bridge_upstreams.ikas.client import IkasClient
 
@@ -138,6 +142,7 @@ def ikas_order_of(order: m.Order) -> IkasOrder:
         invoices=tuple(
             IkasInvoice(i.id, i.number, i.app_id or None, i.store_app_id or None, i.created_at) for i in order.invoices
         ),
+        payment_methods=tuple(IkasPaymentMethod(p.type, p.amount) for p in order.payment_methods),
     )
 
 
@@ -378,6 +383,100 @@ class HttpFortnoxInvoices:
             if mark_sent:
                 return self._client.print_invoice(tenant_id, invoice_number)
             return self._client.preview_invoice(tenant_id, invoice_number)
+
+
+HOME_CURRENCY: Final = "SEK"
+CENT: Final = Decimal("0.01")
+
+
+def _in_invoice_currency(payment: InvoicePayment, currency: str) -> Decimal:
+    """A payment's amount in the invoice's currency: AmountCurrency when Fortnox gives it, else Amount (SEK)
+    through the payment's rate (the list of payments names Amount, CurrencyRate and CurrencyUnit only)."""
+    raw = payment.raw
+    given = decimal_of(raw.get("AmountCurrency"))
+    amount = payment.amount or Decimal(0)
+    if given is not None:
+        return given
+    if currency == HOME_CURRENCY:
+        return amount
+    rate, unit = decimal_of(raw.get("CurrencyRate")), decimal_of(raw.get("CurrencyUnit")) or Decimal(1)
+    return (amount * unit / rate).quantize(CENT) if rate else amount
+
+
+class HttpFortnoxSettlements:
+    """FortnoxSettlements over the Fortnox REST API v3 (fortnox-api.md §5.6, §5.6b)."""
+
+    def __init__(self, client: FortnoxClient) -> None:
+        self._client = client
+
+    def invoice_state(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceState | None:
+        request = f"GET /3/invoices/{invoice_number}"
+        with _request_on_failure(request):
+            invoice = self._client.get_invoice(tenant_id, invoice_number)
+        if invoice is None:
+            return None
+        shown = {
+            "DocumentNumber": invoice.number,
+            "Total": invoice.total,
+            "Currency": invoice.currency,
+            "Booked": bool(invoice.booked),
+            "Cancelled": bool(invoice.cancelled),
+            "Balance": invoice.balance,
+            "CreditInvoiceReference": invoice.credit_invoice_reference or "0",
+        }
+        return FortnoxInvoiceState(
+            number=invoice.number,
+            currency=invoice.currency or HOME_CURRENCY,
+            total=invoice.total or Decimal(0),
+            booked=bool(invoice.booked),
+            cancelled=bool(invoice.cancelled),
+            credit_invoice_number=invoice.credit_invoice_reference,
+            exchange=Exchange(request, dumps({"Invoice": shown}).decode()),
+        )
+
+    def bookkeep_invoice(self, tenant_id: str, invoice_number: str) -> Exchange:
+        request = f"PUT /3/invoices/{invoice_number}/bookkeep"
+        with _request_on_failure(request):
+            invoice = self._client.bookkeep_invoice(tenant_id, invoice_number)
+        return Exchange(request, f"Invoice {invoice.number}, Booked: {str(bool(invoice.booked)).lower()}")
+
+    def payments(self, tenant_id: str, invoice_number: str, currency: str) -> list[FortnoxPayment]:
+        request = f"GET /3/invoicepayments?invoicenumber={invoice_number}"
+        with _request_on_failure(request):
+            found = self._client.invoice_payments(tenant_id, invoice_number)
+        return [self._payment(p, currency, Exchange(request, self._shown(p))) for p in found]
+
+    def register_payment(
+        self, tenant_id: str, invoice_number: str, amount: Decimal, currency: str, mode_of_payment: str
+    ) -> FortnoxPayment:
+        # Amount is in SEK, AmountCurrency in the invoice's currency (§5.6b): a foreign invoice is paid in its own.
+        fields: dict[str, Any] = {"InvoiceNumber": int(invoice_number), "ModeOfPayment": mode_of_payment}
+        fields["Amount" if currency == HOME_CURRENCY else "AmountCurrency"] = amount
+        request = f"POST /3/invoicepayments {dumps({'InvoicePayment': fields}).decode()}"
+        with _request_on_failure(request):
+            payment = self._client.create_invoice_payment(tenant_id, fields)
+        return self._payment(payment, currency, Exchange(request, self._shown(payment)))
+
+    def bookkeep_payment(self, tenant_id: str, payment_number: str) -> Exchange:
+        request = f"PUT /3/invoicepayments/{payment_number}/bookkeep"
+        with _request_on_failure(request):
+            payment = self._client.bookkeep_invoice_payment(tenant_id, payment_number)
+        return Exchange(request, self._shown(payment))
+
+    @staticmethod
+    def _payment(payment: InvoicePayment, currency: str, exchange: Exchange) -> FortnoxPayment:
+        return FortnoxPayment(payment.number, _in_invoice_currency(payment, currency), bool(payment.booked), exchange)
+
+    @staticmethod
+    def _shown(payment: InvoicePayment) -> str:
+        shown = {
+            "Number": payment.number,
+            "InvoiceNumber": payment.invoice_number,
+            "Amount": payment.amount,
+            "ModeOfPayment": payment.mode_of_payment,
+            "Booked": bool(payment.booked),
+        }
+        return dumps({"InvoicePayment": {k: v for k, v in shown.items() if v is not None}}).decode()
 
 
 class HttpFortnoxRegisters:

@@ -73,7 +73,7 @@ class StepResult:
     refusal: Conflict | None = None  # why the step could not run now (busy, paused), for the per-order actions
 
 
-class _StepFailed(Exception):
+class StepFailed(Exception):
     """The step cannot succeed as things stand (a document is gone or cancelled)."""
 
     def __init__(self, message: str, hint: str) -> None:
@@ -82,7 +82,7 @@ class _StepFailed(Exception):
 
 
 @dataclass(frozen=True)
-class _Done:
+class StepDone:
     apply: _Apply
     outcome: str
     wrote: bool
@@ -149,7 +149,7 @@ class DocumentSteps:
     ) -> StepResult:
         """`just_created`: the Fortnox order as its create answered moments ago, in this same attempt."""
 
-        def work(call: StepCall) -> _Done:
+        def work(call: StepCall) -> StepDone:
             order_number = call.fortnox_order_number
             assert order_number is not None  # claim_step checked it
             state: FortnoxOrderState | None
@@ -161,19 +161,19 @@ class DocumentSteps:
             else:
                 state = self._fortnox.order_state(tenant_id, order_number)
             if state is None:
-                raise _StepFailed(
+                raise StepFailed(
                     f"Fortnox has no order {order_number} any more, so it cannot be invoiced",
                     "check the order in Fortnox; Bridge never creates a second one",
                 )
             if state.invoice_number:
                 number, exchange = state.invoice_number, state.exchange
-                return _Done(
+                return StepDone(
                     lambda r, at: r.record_invoice(call.claim_token, number, found=True, at=at, exchange=exchange),
                     FOUND,
                     False,
                 )
             if state.cancelled:
-                raise _StepFailed(
+                raise StepFailed(
                     f"the Fortnox order {order_number} is cancelled, so it is not invoiced",
                     "invoice it in Fortnox by hand if it should be invoiced after all",
                 )
@@ -184,7 +184,7 @@ class DocumentSteps:
             # checked above.
             found = self._fortnox.find(tenant_id, call.key) if call.resumed else None
             if found is not None:
-                return _Done(
+                return StepDone(
                     lambda r, at: r.record_invoice(
                         call.claim_token, found.number, found=True, at=at, exchange=found.exchange
                     ),
@@ -192,7 +192,7 @@ class DocumentSteps:
                     False,
                 )
             created = self._fortnox.create_from_order(tenant_id, order_number)
-            return _Done(
+            return StepDone(
                 lambda r, at: r.record_invoice(
                     call.claim_token, created.number, found=False, at=at, exchange=created.exchange
                 ),
@@ -200,27 +200,27 @@ class DocumentSteps:
                 True,
             )
 
-        return self._run(tenant_id, ikas_order_id, CREATE_INVOICE, False, work)
+        return self.run_step(tenant_id, ikas_order_id, CREATE_INVOICE, False, work)
 
     def send_email(self, tenant_id: str, ikas_order_id: str, *, again: bool = False) -> StepResult:
-        def work(call: StepCall) -> _Done:
+        def work(call: StepCall) -> StepDone:
             invoice_number = call.fortnox_invoice_number
             assert invoice_number is not None
             exchange = self._fortnox.email(tenant_id, invoice_number)
-            return _Done(lambda r, at: r.record_email_sent(call.claim_token, at, exchange), SENT, True)
+            return StepDone(lambda r, at: r.record_email_sent(call.claim_token, at, exchange), SENT, True)
 
-        return self._run(tenant_id, ikas_order_id, SEND_INVOICE_EMAIL, again, work)
+        return self.run_step(tenant_id, ikas_order_id, SEND_INVOICE_EMAIL, again, work)
 
     def attach_pdf(
         self, tenant_id: str, ikas_order_id: str, settings: OrderSettings, *, again: bool = False
     ) -> StepResult:
-        def work(call: StepCall) -> _Done:
+        def work(call: StepCall) -> StepDone:
             invoice_number = call.fortnox_invoice_number
             assert invoice_number is not None
             # Always read again, not only after an unknown outcome: Order.invoices is what decides.
             order = self._ikas.get_order(tenant_id, ikas_order_id)
             if order is None:
-                raise _StepFailed(
+                raise StepFailed(
                     f"ikas has no order {ikas_order_id} any more, so the invoice PDF cannot be attached",
                     "check the order in ikas",
                 )
@@ -232,7 +232,7 @@ class DocumentSteps:
             ]
             if listed:
                 attached_at = listed[-1].created_at
-                return _Done(
+                return StepDone(
                     lambda r, at: r.record_attached(
                         call.claim_token,
                         attached_at or at,
@@ -253,19 +253,21 @@ class DocumentSteps:
                 buyer_is_company=buyer_is_company,
                 notify_customer=not fortnox_emails,
             )
-            return _Done(
+            return StepDone(
                 lambda r, at: r.record_attached(call.claim_token, at, found=False, exchange=attached.exchange),
                 ATTACHED,
                 True,
             )
 
-        return self._run(tenant_id, ikas_order_id, ATTACH_INVOICE_PDF, again, work)
+        return self.run_step(tenant_id, ikas_order_id, ATTACH_INVOICE_PDF, again, work)
 
     # -- the two transactions around a step ----------------------------------------------------------------
 
-    def _run(
-        self, tenant_id: str, ikas_order_id: str, step: str, again: bool, work: Callable[[StepCall], _Done]
+    def run_step(
+        self, tenant_id: str, ikas_order_id: str, step: str, again: bool, work: Callable[[StepCall], StepDone]
     ) -> StepResult:
+        """One step between its two transactions: the intent claimed and committed, `work` (the look-up first,
+        then the write), the outcome recorded. Also the runner of the steps after invoicing (payment_step.py)."""
         token = uuid.uuid4().hex
         try:
             with self._uow_for(tenant_id) as uow:
@@ -281,22 +283,22 @@ class DocumentSteps:
             done = work(call)
         except OutcomeUnknown as unknown:
             detail, exchange = unknown.message, failed_exchange(unknown)
-            done = _Done(lambda r, at: r.record_unknown(token, detail, at, exchange), UNKNOWN, False)
+            done = StepDone(lambda r, at: r.record_unknown(token, detail, at, exchange), UNKNOWN, False)
         except UpstreamError as error:
             failure, exchange = upstream_failure(error, self._clock.now()), failed_exchange(error)
             refused = isinstance(error, UpstreamRejected)
-            done = _Done(lambda r, at: r.record_failure(token, failure, exchange, refused=refused), FAILED, False)
-        except _StepFailed as failed:
+            done = StepDone(lambda r, at: r.record_failure(token, failure, exchange, refused=refused), FAILED, False)
+        except StepFailed as failed:
             failure = OrderError(failed.message, None, failed.hint, self._clock.now())
-            done = _Done(lambda r, at: r.record_failure(token, failure), FAILED, False)
+            done = StepDone(lambda r, at: r.record_failure(token, failure), FAILED, False)
         except NotFound as missing:
             failure = OrderError(missing.message, None, "check the order in ikas and Fortnox", self._clock.now())
-            done = _Done(lambda r, at: r.record_failure(token, failure), FAILED, False)
+            done = StepDone(lambda r, at: r.record_failure(token, failure), FAILED, False)
         except Conflict as error:
             if not is_paused(error):
                 raise
             refusal = error
-            done = _Done(lambda r, at: r.pause(token, PAUSED, at), WAITING, False)
+            done = StepDone(lambda r, at: r.pause(token, PAUSED, at), WAITING, False)
         try:
             with self._uow_for(tenant_id) as uow:
                 record = self._existing(uow.orders.get(ikas_order_id), ikas_order_id)

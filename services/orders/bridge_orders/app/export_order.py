@@ -89,6 +89,8 @@ class ExportOrderResult:
     reason: str | None = None
     # The Fortnox order as this call's create answered (outcome CREATED only): the invoice step needs no read.
     fortnox_order: FortnoxOrderState | None = None
+    # The ikas order as read for this call (when one was): the steps after the order (payment) need no read.
+    order: IkasOrder | None = None
 
 
 def is_paused(error: Exception) -> bool:
@@ -148,7 +150,9 @@ class ExportOrder:
             stored = uow.settings.get()
         settings = stored.settings if stored else OrderSettings()
         selection = select(order, settings, manual=request.manual)
-        if selection.skip_reason is not None:
+        # The rules of §5 choose what is sent; an order already in Fortnox is followed whatever they say now
+        # (cancelled, or placed before a later sync_from): §5b's steps come after it.
+        if selection.skip_reason is not None and not self._in_fortnox(tenant_id, order_id):
             return ExportOrderResult(order_id, SKIPPED, None, reason=selection.skip_reason)
 
         try:
@@ -156,7 +160,7 @@ class ExportOrder:
         except ConcurrentWrite:
             return ExportOrderResult(order_id, BUSY, None, reason="another worker is listing the order")
         if record.fortnox_order_number is not None:
-            return self._result(record, ALREADY_SENT)
+            return dataclasses.replace(self._result(record, ALREADY_SENT), order=order)
         if selection.waiting_reason is not None:
             return self._result(record, WAITING, selection.waiting_reason)
 
@@ -180,8 +184,13 @@ class ExportOrder:
         except (OrderBusy, ConcurrentWrite) as busy:
             return ExportOrderResult(order_id, BUSY, None, reason=busy.message)
         if call is None:
-            return self._result(record, ALREADY_SENT)
-        return self._send(tenant_id, order, settings, article_numbers, call)
+            return dataclasses.replace(self._result(record, ALREADY_SENT), order=order)
+        return dataclasses.replace(self._send(tenant_id, order, settings, article_numbers, call), order=order)
+
+    def _in_fortnox(self, tenant_id: str, order_id: str) -> bool:
+        with self._uow_for(tenant_id) as uow:
+            record = uow.orders.get(order_id)
+        return record is not None and record.fortnox_order_number is not None
 
     # -- the Fortnox calls between intent and outcome --------------------------------------------------------
 

@@ -199,6 +199,53 @@ class FortnoxInvoices(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class FortnoxInvoiceState:
+    """What decides a payment or a credit: the invoice's total (in its currency) and where it stands."""
+
+    number: str
+    currency: str
+    total: Decimal
+    booked: bool
+    cancelled: bool
+    credit_invoice_number: str | None
+    exchange: Exchange
+
+
+@dataclass(frozen=True)
+class FortnoxPayment:
+    """One invoice payment; `amount` in the invoice's currency."""
+
+    number: str
+    amount: Decimal
+    booked: bool
+    exchange: Exchange
+
+
+class FortnoxSettlements(Protocol):
+    """What follows an invoice in one tenant's Fortnox (fortnox-api.md §5.6, §5.6b): its state, bookkeeping, its
+    payments. No write is repeated by the adapter: a lost answer is OutcomeUnknown, resolved by reading again.
+    Every failed call's UpstreamError carries the redacted request in `extra["request"]`."""
+
+    def invoice_state(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceState | None:
+        """None when Fortnox has no such invoice."""
+        ...
+
+    def bookkeep_invoice(self, tenant_id: str, invoice_number: str) -> Exchange: ...
+
+    def payments(self, tenant_id: str, invoice_number: str, currency: str) -> list[FortnoxPayment]:
+        """The payments registered on the invoice, by anyone (`currency`: the invoice's)."""
+        ...
+
+    def register_payment(
+        self, tenant_id: str, invoice_number: str, amount: Decimal, currency: str, mode_of_payment: str
+    ) -> FortnoxPayment:
+        """POST /3/invoicepayments of `amount` in the invoice's `currency`."""
+        ...
+
+    def bookkeep_payment(self, tenant_id: str, payment_number: str) -> Exchange: ...
+
+
 class FortnoxRegisters(Protocol):
     """The registers a Fortnox document points at (fortnox-api.md §5.3, §5.7)."""
 

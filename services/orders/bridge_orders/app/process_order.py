@@ -2,7 +2,8 @@
 
 ExportOrder makes the Fortnox order (exactly once); then, per the settings, DocumentSteps make the invoice
 (orders.create_invoice), ask Fortnox to e-mail it (orders.send_invoice_email) and attach its PDF to the ikas order
-(automatically once the invoice exists). Every step is its own intent with a claim and a look-up first, so
+(automatically once the invoice exists); then RegisterPayment pays the invoice of a paid order
+(orders.register_payments, §5b). Every step is its own intent with a claim and a look-up first, so
 ProcessOrder may be called again at any time, by any worker, after any crash: what is done is never done twice,
 and what was interrupted is resumed (or, for the e-mail, reported as unknown).
 """
@@ -14,6 +15,7 @@ from typing import Final
 
 from bridge_orders.app.document_steps import DocumentSteps, StepResult
 from bridge_orders.app.export_order import ALREADY_SENT, CREATED, FOUND, ExportOrder, ExportOrderRequest
+from bridge_orders.app.payment_step import RegisterPayment
 from bridge_orders.app.ports import UnitOfWorkFactory
 from bridge_orders.domain.ikas_order import IkasOrder
 from bridge_orders.domain.settings import OrderSettings
@@ -45,8 +47,10 @@ class ProcessOrder:
     """ExportOrder, then per the tenant's settings: invoice (create_invoice), e-mail (send_invoice_email), PDF onto
     the ikas order (after invoicing); every step exactly once and resumable. Safe to call again at any time."""
 
-    def __init__(self, uow_for: UnitOfWorkFactory, export: ExportOrder, steps: DocumentSteps) -> None:
-        self._uow_for, self._export, self._steps = uow_for, export, steps
+    def __init__(
+        self, uow_for: UnitOfWorkFactory, export: ExportOrder, steps: DocumentSteps, payment: RegisterPayment
+    ) -> None:
+        self._uow_for, self._export, self._steps, self._payment = uow_for, export, steps, payment
 
     def __call__(self, request: ProcessOrderRequest) -> ProcessOrderResult:
         exported = self._export(
@@ -65,6 +69,9 @@ class ProcessOrder:
             invoice=settings.create_invoice,
             just_created=exported.fortnox_order,
         )
+        # After the invoice (made just now or long ago): a paid order's payment, once (§5b).
+        if exported.order is not None and (paid := self._payment(request.tenant_id, exported.order, settings)):
+            steps.append(paid)
         return combined(request.ikas_order_id, exported.outcome, exported.status, exported.reason, wrote, steps)
 
 

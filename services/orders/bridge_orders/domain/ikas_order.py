@@ -119,6 +119,14 @@ class IkasInvoice:
 
 
 @dataclass(frozen=True)
+class IkasPaymentMethod:
+    """How the buyer paid (Order.paymentMethods, ikas-api.md §6): a PaymentMethodTypeEnum value and the amount."""
+
+    type: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class AttributeValues:
     """The values one product attribute has on variants and on products (option names for choice attributes)."""
 
@@ -145,6 +153,13 @@ class IkasOrder:
     adjustments: tuple[IkasAdjustment, ...] = ()
     gift_package_lines: tuple[IkasGiftPackageLine, ...] = ()
     invoices: tuple[IkasInvoice, ...] = ()
+    payment_methods: tuple[IkasPaymentMethod, ...] = ()
+
+    @property
+    def payment_method_type(self) -> str | None:
+        """The method that paid the most: Fortnox gets one payment per invoice, with one mode of payment."""
+        paying = sorted(self.payment_methods, key=lambda method: method.amount, reverse=True)
+        return paying[0].type if paying else None
 
     @property
     def total_vat(self) -> Decimal:

@@ -42,13 +42,26 @@ EMAIL_STATES: Final = (EMAIL_NOT_REQUESTED, EMAIL_SENT, EMAIL_UNKNOWN)
 
 FORTNOX_ORDER: Final = "order"
 FORTNOX_INVOICED: Final = "invoiced"
-FORTNOX_STATES: Final = (FORTNOX_ORDER, FORTNOX_INVOICED, "paid", "cancelled", "credited", "partially_credited")
+FORTNOX_PAID: Final = "paid"
+FORTNOX_CANCELLED: Final = "cancelled"
+FORTNOX_CREDITED: Final = "credited"
+FORTNOX_STATES: Final = (
+    FORTNOX_ORDER,
+    FORTNOX_INVOICED,
+    FORTNOX_PAID,
+    FORTNOX_CANCELLED,
+    FORTNOX_CREDITED,
+    "partially_credited",
+)
+# The states after which nothing is paid any more (a cancelled or credited order is not paid by Bridge).
+_SETTLED: Final = frozenset({FORTNOX_PAID, FORTNOX_CANCELLED, FORTNOX_CREDITED})
 
 CREATE_FORTNOX_ORDER: Final = "create_fortnox_order"
 CREATE_INVOICE: Final = "create_invoice"
 SEND_INVOICE_EMAIL: Final = "send_invoice_email"
 ATTACH_INVOICE_PDF: Final = "attach_invoice_pdf"
-STEPS: Final = (CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL, ATTACH_INVOICE_PDF)
+REGISTER_PAYMENT: Final = "register_payment"
+STEPS: Final = (CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL, ATTACH_INVOICE_PDF, REGISTER_PAYMENT)
 # What a step's success proves done as well: the e-mail and the attachment need the invoice, which needs the
 # order; the e-mail and the attachment are independent of each other.
 _PROVES_DONE: Final = {
@@ -56,6 +69,7 @@ _PROVES_DONE: Final = {
     CREATE_INVOICE: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE}),
     SEND_INVOICE_EMAIL: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL}),
     ATTACH_INVOICE_PDF: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, ATTACH_INVOICE_PDF}),
+    REGISTER_PAYMENT: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, REGISTER_PAYMENT}),
 }
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
@@ -74,6 +88,7 @@ _UNCONFIRMED: Final = {
     CREATE_FORTNOX_ORDER: "Fortnox did not confirm whether the order was created",
     CREATE_INVOICE: "Fortnox did not confirm whether the invoice was created",
     ATTACH_INVOICE_PDF: "ikas did not confirm whether the invoice PDF was attached",
+    REGISTER_PAYMENT: "Fortnox did not confirm whether the payment was registered and bookkept",
 }
 _LOOKED_UP: Final = {
     CREATE_FORTNOX_ORDER: "Bridge looks the order up in Fortnox before it tries again; nothing is created twice",
@@ -81,6 +96,10 @@ _LOOKED_UP: Final = {
         "Bridge reads the Fortnox order's invoice reference before it tries again; nothing is invoiced twice"
     ),
     ATTACH_INVOICE_PDF: "Bridge reads the ikas order's invoices before it tries again; nothing is attached twice",
+    REGISTER_PAYMENT: (
+        "Bridge reads the invoice's payments before it tries again; a payment of the invoice's total is Bridge's, "
+        "so nothing is paid twice"
+    ),
 }
 EMAIL_UNKNOWN_HINT: Final = (
     "Fortnox may or may not have sent the e-mail; Bridge never asks again by itself. Check with the customer "
@@ -356,6 +375,7 @@ class OrderRecord:
             CREATE_INVOICE: self.fortnox_invoice_number is not None,
             SEND_INVOICE_EMAIL: self.invoice_email_state != EMAIL_NOT_REQUESTED and not again,
             ATTACH_INVOICE_PDF: self.invoice_attached_at is not None and not again,
+            REGISTER_PAYMENT: self.fortnox_state in _SETTLED,
         }[step]
         if done:
             return None
@@ -395,6 +415,30 @@ class OrderRecord:
         detail = detail or f"invoice {self.fortnox_invoice_number} on the ikas order"
         self._log_outcome(at, ATTACH_INVOICE_PDF, "found" if found else "attached", detail, exchange)
         self._settle_status(at)
+
+    def record_paid(
+        self, token: str, payment_number: str, *, found: bool, at: datetime, exchange: Exchange | None = None
+    ) -> None:
+        """The invoice's payment is registered and bookkept in Fortnox (`found`: by the look-up of its payments)."""
+        self._check_claim(token, at)
+        self.fortnox_state = FORTNOX_PAID
+        self._release()
+        self._clear_error(REGISTER_PAYMENT)
+        detail = f"payment {payment_number} of invoice {self.fortnox_invoice_number}, bookkept" + (
+            " (found among the invoice's payments)" if found else ""
+        )
+        self._log_outcome(at, REGISTER_PAYMENT, "found" if found else "created", detail, exchange)
+        self._settle_status(at)
+
+    def payment_waits(self, error: OrderError) -> None:
+        """The payment cannot be registered until the merchant acts (an unmapped payment method): the note is
+        the order's error, shown once on the timeline however often a run looks again; no claim, no call made."""
+        if self.fortnox_state in _SETTLED:
+            return
+        if self.error is None or self.error.message != error.message:
+            self._log(Attempt(error.at, REGISTER_PAYMENT, "refused", error.message))
+        self.error = error
+        self._settle_status(error.at)
 
     # -- the totals check -------------------------------------------------------------------------------
 

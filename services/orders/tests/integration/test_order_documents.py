@@ -32,6 +32,7 @@ from bridge_orders.adapters.upstreams import (
     HttpFortnoxInvoices,
     HttpFortnoxOrders,
     HttpFortnoxRegisters,
+    HttpFortnoxSettlements,
     HttpIkasOrderInvoices,
     HttpIkasOrders,
 )
@@ -51,7 +52,7 @@ from bridge_upstreams.transport import RetryPolicy, UpstreamTransport
 
 TENANT = "t-demo"
 STORE, COMPANY = "demo", "1001"
-FORTNOX_SCOPES = "article customer order invoice price companyinformation settings currency"
+FORTNOX_SCOPES = "article customer order invoice price companyinformation settings currency payment"
 FAST = RetryPolicy(max_attempts=4, base_delay_s=0.05, max_delay_s=0.3)
 READ_TIMEOUT_S = 1.5  # a delay fault of SLOW_S answers after the client gave up: a timeout
 SLOW_S = 2.5
@@ -226,6 +227,7 @@ class Stack:
             ikas_invoices=self.attachments,
             fortnox_invoices=HttpFortnoxInvoices(self.fortnox),
             fortnox_registers=HttpFortnoxRegisters(self.fortnox),
+            fortnox_settlements=HttpFortnoxSettlements(self.fortnox),
         )
 
     # -- the tenant's settings and its ikas orders ---------------------------------------------------------

@@ -250,6 +250,7 @@ def test_the_claim_lease_comes_from_the_settings(tmp_path: Path, database: Any, 
         ikas_invoices=ikas,
         fortnox_invoices=fortnox,
         fortnox_registers=fortnox,
+        fortnox_settlements=fortnox,
     )
     assert services.export_order._claim_lease == timedelta(seconds=12)
     assert services.process_order._steps._claim_lease == timedelta(seconds=12)
