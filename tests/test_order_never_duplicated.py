@@ -146,8 +146,27 @@ def attachments(shop: Shop, ikas_order_id: str) -> int:
 
 
 def record_of(shop: Shop, order: dict[str, Any]) -> dict[str, Any] | None:
-    found = shop.merchant.get("/api/v1/orders", params={"q": order["orderNumber"]}).json()["items"]
+    """The order's record; None also while the orders process restarts (the gateway answers 503 then)."""
+    answer = shop.merchant.get("/api/v1/orders", params={"q": order["orderNumber"]})
+    if answer.status_code == 503:
+        return None
+    assert answer.status_code == 200, answer.text
+    found = answer.json()["items"]
     return next((o for o in found if o["ikas_order_id"] == order["id"]), None)
+
+
+def finished(shop: Shop, run_id: str) -> dict[str, Any]:
+    """Waits for a run to end, across restarts of the orders process (503 while it is down)."""
+    deadline = time.monotonic() + RECOVERY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        answer = shop.merchant.get(f"/api/v1/sync/runs/{run_id}")
+        if answer.status_code != 503:
+            assert answer.status_code == 200, answer.text
+            run: dict[str, Any] = answer.json()
+            if run["state"] in ("succeeded", "failed", "partially_failed"):
+                return run
+        time.sleep(0.25)
+    pytest.fail(f"run {run_id} did not finish:\n{shop.dev.output()[-4000:]}")
 
 
 def inject(base_url: str, fault: dict[str, Any]) -> None:
@@ -188,7 +207,7 @@ def settle(shop: Shop, order: dict[str, Any], *, email_unknown: bool = False) ->
             return record
         answer = shop.merchant.post("/api/v1/sync", json={"scopes": ["orders"]})
         if answer.status_code == 202:
-            wait_for(shop.merchant, answer.json()["runs"][0]["id"], timeout_s=RECOVERY_TIMEOUT_S)
+            finished(shop, answer.json()["runs"][0]["id"])
         else:
             time.sleep(1)
     record = record_of(shop, order)
@@ -239,7 +258,14 @@ KILL_POINTS = [
         "attaching the invoice PDF to the ikas order",
         "ikas",
         # Every ikas call answers late, so whichever call attaches the PDF is still unanswered when it shows.
-        {"kind": "delay", "method": "POST", "path": "graphql", "key": "demo", "times": 200, "delay_s": 1.5},
+        {
+            "kind": "delay",
+            "method": "POST",
+            "path": "graphql",
+            "key": "demo",
+            "times": 200,
+            "delay_s": ANSWER_DELAY_S / 2,
+        },
         lambda shop, order: attachments(shop, order["id"]) > 0,
     ),
 ]
