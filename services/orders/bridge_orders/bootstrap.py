@@ -27,6 +27,7 @@ from bridge_orders.adapters.upstreams import (
     HttpIkasOrderInvoices,
     HttpIkasOrders,
 )
+from bridge_orders.app.cancellation_step import FollowCancellation
 from bridge_orders.app.document_steps import DocumentSteps
 from bridge_orders.app.export_order import ExportOrder
 from bridge_orders.app.invoice_actions import AttachInvoicePdfNow, CreateInvoiceNow, GetInvoicePdf, ResendInvoiceEmail
@@ -187,7 +188,8 @@ def build(
         uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock, claim_lease=claim_lease
     )
     register_payment = RegisterPayment(uow_for, document_steps, fortnox_settlements, clock)
-    process_order = ProcessOrder(uow_for, export_order, document_steps, register_payment)
+    follow_cancellation = FollowCancellation(uow_for, document_steps, fortnox_invoices, fortnox_settlements)
+    process_order = ProcessOrder(uow_for, export_order, document_steps, register_payment, follow_cancellation)
     if engine is not None:
         register_sql_functions(engine)
         order_reads = order_reads or SqlOrderReads(session_factory(engine))

@@ -267,11 +267,12 @@ class FakeFortnox:
     invoice_calls: int = 0  # order_state + find + create_from_order
     booked: set[str] = field(default_factory=set)  # invoice numbers
     cancelled_invoices: set[str] = field(default_factory=set)
+    credits: dict[str, str] = field(default_factory=dict)  # invoice number -> its credit invoice's number
     # Payments as Fortnox holds them: number -> {"invoice", "amount", "mode", "booked"}
     payments: dict[str, dict[str, object]] = field(default_factory=dict)
     settlement_writes: list[str] = field(default_factory=list)  # "bookkeep 500", "pay 500", "bookkeep payment 1"
-    # Faults raised once, keyed "create_invoice" | "email" | "pay" | "bookkeep_payment": before the work (nothing
-    # happened) or after it (it happened; the answer is lost or the worker dies).
+    # Faults raised once, keyed "create_invoice" | "email" | "pay" | "bookkeep_payment" | "credit" | "cancel":
+    # before the work (nothing happened) or after it (it happened; the answer is lost or the worker dies).
     fail_before: dict[str, BaseException] = field(default_factory=dict)
     fail_after: dict[str, BaseException] = field(default_factory=dict)
 
@@ -395,7 +396,7 @@ class FakeFortnoxSettlements:
             summary.total,
             invoice_number in fortnox.booked,
             invoice_number in fortnox.cancelled_invoices,
-            None,
+            fortnox.credits.get(invoice_number),
             Exchange(f"GET /3/invoices/{invoice_number}", f"Total {summary.total}"),
         )
 
@@ -441,6 +442,29 @@ class FakeFortnoxSettlements:
         fortnox.settlement_writes.append(f"bookkeep payment {payment_number}")
         _one_shot(fortnox.fail_after, "bookkeep_payment")
         return Exchange(f"PUT /3/invoicepayments/{payment_number}/bookkeep", "Booked: true")
+
+    def credit_invoice(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceRef:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "credit")
+        if invoice_number not in fortnox.booked:
+            raise UpstreamRejected("fortnox", "The invoice must be booked to be credited", 400, "2000000")
+        if invoice_number in fortnox.credits:
+            raise UpstreamRejected("fortnox", "The invoice is credited already", 400, "2000000")
+        number = str(900 + len(fortnox.credits))
+        fortnox.credits[invoice_number] = number
+        fortnox.settlement_writes.append(f"credit {invoice_number}")
+        _one_shot(fortnox.fail_after, "credit")
+        return FortnoxInvoiceRef(number, Exchange(f"PUT /3/invoices/{invoice_number}/credit", number))
+
+    def cancel_order(self, tenant_id: str, order_number: str) -> Exchange:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "cancel")
+        if order_number in fortnox.cancelled or order_number in fortnox.invoice_of:
+            raise UpstreamRejected("fortnox", "The order cannot be cancelled", 400, "2000000")
+        fortnox.cancelled.add(order_number)
+        fortnox.settlement_writes.append(f"cancel {order_number}")
+        _one_shot(fortnox.fail_after, "cancel")
+        return Exchange(f"PUT /3/orders/{order_number}/cancel", "Cancelled: true")
 
     def _payment(self, number: str) -> FortnoxPayment:
         payment = self._fortnox.payments[number]
@@ -507,6 +531,12 @@ def services(
         fortnox_registers=FakeRegisters(fortnox),
         fortnox_settlements=FakeFortnoxSettlements(fortnox),
     )
+
+
+@pytest.fixture
+def fortnox_after_invoicing(fortnox: FakeFortnox) -> tuple[FakeFortnoxInvoices, FakeFortnoxSettlements]:
+    """The invoices and settlements ports over the test's FakeFortnox, for tests that build the service themselves."""
+    return FakeFortnoxInvoices(fortnox), FakeFortnoxSettlements(fortnox)
 
 
 @pytest.fixture

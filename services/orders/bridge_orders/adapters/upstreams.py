@@ -463,6 +463,20 @@ class HttpFortnoxSettlements:
             payment = self._client.bookkeep_invoice_payment(tenant_id, payment_number)
         return Exchange(request, self._shown(payment))
 
+    def credit_invoice(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceRef:
+        request = f"PUT /3/invoices/{invoice_number}/credit"
+        with _request_on_failure(request):
+            number = self._client.credit_invoice(tenant_id, invoice_number)
+        return FortnoxInvoiceRef(
+            number, Exchange(request, f"Invoice {invoice_number}, CreditInvoiceReference {number}")
+        )
+
+    def cancel_order(self, tenant_id: str, order_number: str) -> Exchange:
+        request = f"PUT /3/orders/{order_number}/cancel"
+        with _request_on_failure(request):
+            order = self._client.cancel_order(tenant_id, order_number)
+        return Exchange(request, f"Order {order.number}, Cancelled: {str(bool(order.cancelled)).lower()}")
+
     @staticmethod
     def _payment(payment: InvoicePayment, currency: str, exchange: Exchange) -> FortnoxPayment:
         return FortnoxPayment(payment.number, _in_invoice_currency(payment, currency), bool(payment.booked), exchange)

@@ -60,7 +60,9 @@ BUSY: Final = "busy"
 UNKNOWN: Final = "unknown"
 FAILED: Final = "failed"
 WAITING: Final = "waiting"  # the connection is paused
-DONE: Final = frozenset({CREATED, FOUND, SENT, ATTACHED})
+CANCELLED: Final = "cancelled"  # the cancellation steps (cancellation_step.py)
+CREDITED: Final = "credited"
+DONE: Final = frozenset({CREATED, FOUND, SENT, ATTACHED, CANCELLED, CREDITED})
 
 
 @dataclass(frozen=True)

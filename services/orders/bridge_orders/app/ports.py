@@ -245,6 +245,14 @@ class FortnoxSettlements(Protocol):
 
     def bookkeep_payment(self, tenant_id: str, payment_number: str) -> Exchange: ...
 
+    def credit_invoice(self, tenant_id: str, invoice_number: str) -> FortnoxInvoiceRef:
+        """PUT …/credit: a credit invoice of the whole (booked) invoice; the credit invoice's number."""
+        ...
+
+    def cancel_order(self, tenant_id: str, order_number: str) -> Exchange:
+        """PUT /3/orders/{n}/cancel (an order not invoiced)."""
+        ...
+
 
 class FortnoxRegisters(Protocol):
     """The registers a Fortnox document points at (fortnox-api.md §5.3, §5.7)."""

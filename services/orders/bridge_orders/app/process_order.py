@@ -3,9 +3,10 @@
 ExportOrder makes the Fortnox order (exactly once); then, per the settings, DocumentSteps make the invoice
 (orders.create_invoice), ask Fortnox to e-mail it (orders.send_invoice_email) and attach its PDF to the ikas order
 (automatically once the invoice exists); then RegisterPayment pays the invoice of a paid order
-(orders.register_payments, §5b). Every step is its own intent with a claim and a look-up first, so
-ProcessOrder may be called again at any time, by any worker, after any crash: what is done is never done twice,
-and what was interrupted is resumed (or, for the e-mail, reported as unknown).
+(orders.register_payments, §5b). An order cancelled in ikas gets no further documents: FollowCancellation cancels
+its Fortnox order, or credits its invoice (orders.follow_cancellations, §5b). Every step is its own intent with a
+claim and a look-up first, so ProcessOrder may be called again at any time, by any worker, after any crash: what is
+done is never done twice, and what was interrupted is resumed (or, for the e-mail, reported as unknown).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from bridge_orders.app.cancellation_step import FollowCancellation
 from bridge_orders.app.document_steps import DocumentSteps, StepResult
 from bridge_orders.app.export_order import ALREADY_SENT, CREATED, FOUND, ExportOrder, ExportOrderRequest
 from bridge_orders.app.payment_step import RegisterPayment
@@ -48,9 +50,15 @@ class ProcessOrder:
     the ikas order (after invoicing); every step exactly once and resumable. Safe to call again at any time."""
 
     def __init__(
-        self, uow_for: UnitOfWorkFactory, export: ExportOrder, steps: DocumentSteps, payment: RegisterPayment
+        self,
+        uow_for: UnitOfWorkFactory,
+        export: ExportOrder,
+        steps: DocumentSteps,
+        payment: RegisterPayment,
+        cancellation: FollowCancellation,
     ) -> None:
-        self._uow_for, self._export, self._steps, self._payment = uow_for, export, steps, payment
+        self._uow_for, self._export, self._steps = uow_for, export, steps
+        self._payment, self._cancellation = payment, cancellation
 
     def __call__(self, request: ProcessOrderRequest) -> ProcessOrderResult:
         exported = self._export(
@@ -62,6 +70,11 @@ class ProcessOrder:
         with self._uow_for(request.tenant_id) as uow:
             stored = uow.settings.get()
         settings = stored.settings if stored else OrderSettings()
+        order = exported.order
+        if order is not None and self._cancellation.applies(order, settings):
+            # Cancelled in ikas: no further documents; the Fortnox order is cancelled, or its invoice credited (§5b).
+            cancelled = self._cancellation(request.tenant_id, order)
+            return combined(request.ikas_order_id, exported.outcome, exported.status, exported.reason, wrote, cancelled)
         steps = self._steps.follow_up(
             request.tenant_id,
             request.ikas_order_id,
@@ -70,7 +83,7 @@ class ProcessOrder:
             just_created=exported.fortnox_order,
         )
         # After the invoice (made just now or long ago): a paid order's payment, once (§5b).
-        if exported.order is not None and (paid := self._payment(request.tenant_id, exported.order, settings)):
+        if order is not None and (paid := self._payment(request.tenant_id, order, settings)):
             steps.append(paid)
         return combined(request.ikas_order_id, exported.outcome, exported.status, exported.reason, wrote, steps)
 

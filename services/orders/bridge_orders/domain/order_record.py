@@ -55,13 +55,25 @@ FORTNOX_STATES: Final = (
 )
 # The states after which nothing is paid any more (a cancelled or credited order is not paid by Bridge).
 _SETTLED: Final = frozenset({FORTNOX_PAID, FORTNOX_CANCELLED, FORTNOX_CREDITED})
+# The states of an order whose cancellation Fortnox follows already.
+_UNDONE: Final = frozenset({FORTNOX_CANCELLED, FORTNOX_CREDITED})
 
 CREATE_FORTNOX_ORDER: Final = "create_fortnox_order"
 CREATE_INVOICE: Final = "create_invoice"
 SEND_INVOICE_EMAIL: Final = "send_invoice_email"
 ATTACH_INVOICE_PDF: Final = "attach_invoice_pdf"
 REGISTER_PAYMENT: Final = "register_payment"
-STEPS: Final = (CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL, ATTACH_INVOICE_PDF, REGISTER_PAYMENT)
+CANCEL_FORTNOX_ORDER: Final = "cancel_fortnox_order"
+CREDIT_INVOICE: Final = "credit_invoice"
+STEPS: Final = (
+    CREATE_FORTNOX_ORDER,
+    CREATE_INVOICE,
+    SEND_INVOICE_EMAIL,
+    ATTACH_INVOICE_PDF,
+    REGISTER_PAYMENT,
+    CANCEL_FORTNOX_ORDER,
+    CREDIT_INVOICE,
+)
 # What a step's success proves done as well: the e-mail and the attachment need the invoice, which needs the
 # order; the e-mail and the attachment are independent of each other.
 _PROVES_DONE: Final = {
@@ -70,6 +82,8 @@ _PROVES_DONE: Final = {
     SEND_INVOICE_EMAIL: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, SEND_INVOICE_EMAIL}),
     ATTACH_INVOICE_PDF: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, ATTACH_INVOICE_PDF}),
     REGISTER_PAYMENT: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, REGISTER_PAYMENT}),
+    CANCEL_FORTNOX_ORDER: frozenset({CREATE_FORTNOX_ORDER, CANCEL_FORTNOX_ORDER}),
+    CREDIT_INVOICE: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, REGISTER_PAYMENT, CREDIT_INVOICE}),
 }
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
@@ -89,6 +103,8 @@ _UNCONFIRMED: Final = {
     CREATE_INVOICE: "Fortnox did not confirm whether the invoice was created",
     ATTACH_INVOICE_PDF: "ikas did not confirm whether the invoice PDF was attached",
     REGISTER_PAYMENT: "Fortnox did not confirm whether the payment was registered and bookkept",
+    CANCEL_FORTNOX_ORDER: "Fortnox did not confirm whether the order was cancelled",
+    CREDIT_INVOICE: "Fortnox did not confirm whether the invoice was credited",
 }
 _LOOKED_UP: Final = {
     CREATE_FORTNOX_ORDER: "Bridge looks the order up in Fortnox before it tries again; nothing is created twice",
@@ -99,6 +115,10 @@ _LOOKED_UP: Final = {
     REGISTER_PAYMENT: (
         "Bridge reads the invoice's payments before it tries again; a payment of the invoice's total is Bridge's, "
         "so nothing is paid twice"
+    ),
+    CANCEL_FORTNOX_ORDER: "Bridge reads the Fortnox order's Cancelled flag before it tries again",
+    CREDIT_INVOICE: (
+        "Bridge reads the invoice's CreditInvoiceReference before it tries again; nothing is credited twice"
     ),
 }
 EMAIL_UNKNOWN_HINT: Final = (
@@ -360,7 +380,9 @@ class OrderRecord:
         self._check_free(token, now)
         if self.fortnox_order_number is None:
             raise StepNotPossible(self.ikas_order_id, "the order is not in Fortnox yet: send it first")
-        if step != CREATE_INVOICE and self.fortnox_invoice_number is None:
+        if step == CANCEL_FORTNOX_ORDER and self.fortnox_invoice_number is not None:
+            raise StepNotPossible(self.ikas_order_id, "the Fortnox order is invoiced: its invoice is credited instead")
+        if step not in (CREATE_INVOICE, CANCEL_FORTNOX_ORDER) and self.fortnox_invoice_number is None:
             raise StepNotPossible(self.ikas_order_id, "the Fortnox order has no invoice yet: create the invoice first")
         leftover = self.intent
         if leftover == SEND_INVOICE_EMAIL:
@@ -376,6 +398,8 @@ class OrderRecord:
             SEND_INVOICE_EMAIL: self.invoice_email_state != EMAIL_NOT_REQUESTED and not again,
             ATTACH_INVOICE_PDF: self.invoice_attached_at is not None and not again,
             REGISTER_PAYMENT: self.fortnox_state in _SETTLED,
+            CANCEL_FORTNOX_ORDER: self.fortnox_state in _UNDONE,
+            CREDIT_INVOICE: self.fortnox_state in _UNDONE,
         }[step]
         if done:
             return None
@@ -428,6 +452,33 @@ class OrderRecord:
             " (found among the invoice's payments)" if found else ""
         )
         self._log_outcome(at, REGISTER_PAYMENT, "found" if found else "created", detail, exchange)
+        self._settle_status(at)
+
+    def record_cancelled(
+        self, token: str, detail: str, *, found: bool, at: datetime, exchange: Exchange | None = None
+    ) -> None:
+        """The ikas cancellation is followed: the Fortnox order (or its unbooked invoice) is cancelled (`found`:
+        it was already)."""
+        self._check_claim(token, at)
+        step = self.intent or CANCEL_FORTNOX_ORDER
+        self.fortnox_state = FORTNOX_CANCELLED
+        self._release()
+        self._clear_error(step)
+        self._log_outcome(at, step, "found" if found else "cancelled", detail, exchange)
+        self._settle_status(at)
+
+    def record_credited(
+        self, token: str, credit_number: str, *, found: bool, at: datetime, exchange: Exchange | None = None
+    ) -> None:
+        """The invoice is credited by the credit invoice `credit_number` (`found`: by its CreditInvoiceReference)."""
+        self._check_claim(token, at)
+        self.fortnox_state = FORTNOX_CREDITED
+        self._release()
+        self._clear_error(CREDIT_INVOICE)
+        detail = f"invoice {self.fortnox_invoice_number} credited by credit invoice {credit_number}" + (
+            " (found by its CreditInvoiceReference)" if found else ""
+        )
+        self._log_outcome(at, CREDIT_INVOICE, "found" if found else "credited", detail, exchange)
         self._settle_status(at)
 
     def payment_waits(self, error: OrderError) -> None:

@@ -1,0 +1,152 @@
+"""Following an ikas cancellation into Fortnox, once (product.md §5b, orders.follow_cancellations).
+
+An ikas order CANCELLED after it reached Fortnox: its Fortnox order is cancelled while it is not invoiced
+(`cancel_fortnox_order`), and its invoice is credited once it is (`credit_invoice`). Each is an intent on the record,
+claimed and committed before any write, like the document steps (document_steps.py), and its work reads first:
+- cancel_fortnox_order: the Fortnox order. Cancelled already: done. Invoiced meanwhile (by the merchant, or by a
+  createinvoice whose answer was lost): the invoice is recorded, and the credit follows in the same call. Otherwise
+  `PUT …/cancel`.
+- credit_invoice: the invoice. A CreditInvoiceReference: credited already, by this step's lost answer or by hand,
+  so a credit happens once. Cancelled in Fortnox: nothing to credit. Otherwise it is bookkept first when it is not
+  (Fortnox credits booked invoices only, and an invoice once bookkept cannot be cancelled: fortnox-api.md §5.6;
+  Booked is read first, a second bookkeep is refused), then `PUT …/credit`.
+A lost answer is looked up after the settling time (the record's rules), never written blindly again.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from bridge_orders.app.document_steps import (
+    CANCELLED,
+    CREDITED,
+    DONE,
+    FOUND,
+    DocumentSteps,
+    StepDone,
+    StepFailed,
+    StepResult,
+)
+from bridge_orders.app.ports import FortnoxInvoices, FortnoxSettlements, UnitOfWorkFactory
+from bridge_orders.domain.ikas_order import IkasOrder
+from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, CREDIT_INVOICE, Exchange, StepCall
+from bridge_orders.domain.settings import OrderSettings
+
+CANCELLED_STATUS: Final = "CANCELLED"
+
+
+def _joined(exchanges: list[Exchange]) -> Exchange:
+    return Exchange("\n".join(e.request for e in exchanges), "\n".join(e.response for e in exchanges if e.response))
+
+
+class FollowCancellation:
+    """The cancellation steps of one order; safe to call again at any time, by any worker."""
+
+    def __init__(
+        self,
+        uow_for: UnitOfWorkFactory,
+        steps: DocumentSteps,
+        orders: FortnoxInvoices,
+        fortnox: FortnoxSettlements,
+    ) -> None:
+        self._uow_for, self._steps, self._orders, self._fortnox = uow_for, steps, orders, fortnox
+
+    @staticmethod
+    def applies(order: IkasOrder, settings: OrderSettings) -> bool:
+        """Whether the order's ikas cancellation is followed into Fortnox (instead of the documents' steps)."""
+        return settings.follow_cancellations and order.status == CANCELLED_STATUS
+
+    def __call__(self, tenant_id: str, order: IkasOrder) -> list[StepResult]:
+        with self._uow_for(tenant_id) as uow:
+            record = uow.orders.get(order.id)
+        if record is None or record.fortnox_order_number is None:
+            return []
+        results: list[StepResult] = []
+        if record.fortnox_invoice_number is None:
+            cancelled = self._cancel(tenant_id, order.id)
+            results.append(cancelled)
+            if cancelled.outcome not in DONE or cancelled.record is None:
+                return results
+            if cancelled.record.fortnox_invoice_number is None:
+                return results
+        results.append(self._credit(tenant_id, order.id))
+        return results
+
+    def _cancel(self, tenant_id: str, ikas_order_id: str) -> StepResult:
+        def work(call: StepCall) -> StepDone:
+            number = call.fortnox_order_number
+            assert number is not None  # claim_step checked it
+            state = self._orders.order_state(tenant_id, number)
+            if state is None:
+                raise StepFailed(
+                    f"Fortnox has no order {number} any more, so it cannot be cancelled",
+                    "check the order in Fortnox",
+                )
+            if state.invoice_number:
+                invoice, exchange = state.invoice_number, state.exchange
+                return StepDone(
+                    lambda r, at: r.record_invoice(call.claim_token, invoice, found=True, at=at, exchange=exchange),
+                    FOUND,
+                    False,
+                )
+            if state.cancelled:
+                detail = f"Fortnox order {number} (found cancelled already)"
+                return StepDone(
+                    lambda r, at: r.record_cancelled(
+                        call.claim_token, detail, found=True, at=at, exchange=state.exchange
+                    ),
+                    FOUND,
+                    False,
+                )
+            exchange = _joined([state.exchange, self._fortnox.cancel_order(tenant_id, number)])
+            return StepDone(
+                lambda r, at: r.record_cancelled(
+                    call.claim_token, f"Fortnox order {number}", found=False, at=at, exchange=exchange
+                ),
+                CANCELLED,
+                True,
+            )
+
+        return self._steps.run_step(tenant_id, ikas_order_id, CANCEL_FORTNOX_ORDER, False, work)
+
+    def _credit(self, tenant_id: str, ikas_order_id: str) -> StepResult:
+        def work(call: StepCall) -> StepDone:
+            number = call.fortnox_invoice_number
+            assert number is not None  # claim_step checked it
+            invoice = self._fortnox.invoice_state(tenant_id, number)
+            if invoice is None:
+                raise StepFailed(
+                    f"Fortnox has no invoice {number} any more, so it cannot be credited", "check it in Fortnox"
+                )
+            if invoice.credit_invoice_number:
+                credit = invoice.credit_invoice_number
+                return StepDone(
+                    lambda r, at: r.record_credited(
+                        call.claim_token, credit, found=True, at=at, exchange=invoice.exchange
+                    ),
+                    FOUND,
+                    False,
+                )
+            if invoice.cancelled:
+                detail = f"Fortnox invoice {number} is cancelled: there is nothing to credit"
+                return StepDone(
+                    lambda r, at: r.record_cancelled(
+                        call.claim_token, detail, found=True, at=at, exchange=invoice.exchange
+                    ),
+                    FOUND,
+                    False,
+                )
+            exchanges = [invoice.exchange]
+            if not invoice.booked:
+                exchanges.append(self._fortnox.bookkeep_invoice(tenant_id, number))
+            credited = self._fortnox.credit_invoice(tenant_id, number)
+            exchange = _joined([*exchanges, credited.exchange])
+            return StepDone(
+                lambda r, at: r.record_credited(
+                    call.claim_token, credited.number, found=False, at=at, exchange=exchange
+                ),
+                CREDITED,
+                True,
+            )
+
+        return self._steps.run_step(tenant_id, ikas_order_id, CREDIT_INVOICE, False, work)
