@@ -15,9 +15,10 @@ Exactly once rests on three rules kept here:
 
 After an unknown outcome the claim is held for a settling time, so a request still in flight upstream lands
 before anyone looks again. The steps run one at a time per record (one claim), in order: the Fortnox order, its
-invoice, the e-mail, the PDF on the ikas order. §5b's payments, cancellations, refunds and edits become further
-steps of the same kind; `fortnox_state` follows the Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`,
-`credited`, `partially_credited`).
+invoice, the e-mail, the PDF on the ikas order; after them §5b's `register_payment`, and for an order cancelled
+in ikas `cancel_fortnox_order` or `credit_invoice` (refunds and edits are to become further steps of the same
+kind). `fortnox_state` follows the Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`, `credited`,
+`partially_credited`).
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ class Attempt:
 
     at: datetime
     step: str
-    # started | resumed | created | found | unknown | failed | refused | waiting | paused | sent | attached
+    # started | resumed | created | found | unknown | failed | refused | waiting | paused | sent | attached |
+    # cancelled | credited
     outcome: str
     detail: str = ""
     request: str = ""
