@@ -317,8 +317,8 @@ OAUTH_CLIENTS = frozenset(
 TOKEN = frozenset({"BRIDGE_SERVICE_TOKEN"})
 # The credentials each process uses, as the code reads them; a container gets exactly these from its Secrets.
 # - Every process: the service token (BridgeSettings requires it in production; every RPC carries it).
-# - `serve` and `migrate` of a service: its own database and its ServiceDefinition.requires (auth: the vault
-#   key), which service_main checks before either command (test_the_credentials_cover_what_the_code_demands).
+# - `serve` and `migrate` of a service: its own database; `serve` also its ServiceDefinition.requires (auth: the
+#   vault key), which service_main checks before the command (test_the_credentials_cover_what_the_code_demands).
 # - auth's server: the OAuth clients (install, consent and token refresh: bridge_auth.bootstrap through
 #   bridge_upstreams.wiring.ikas_oauth/fortnox_oauth), SMTP (merchant alerts) and the rate budget of its ikas
 #   and Fortnox calls; no run queue (auth runs no jobs).
@@ -329,7 +329,7 @@ CREDENTIALS: dict[tuple[str, str], frozenset[str]] = {
     ("bridge_auth", "serve"): TOKEN
     | OAUTH_CLIENTS
     | {"BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY", "BRIDGE_SMTP_URL", "BRIDGE_RATE_BUDGET_URL"},
-    ("bridge_auth", "migrate"): TOKEN | {"BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY"},
+    ("bridge_auth", "migrate"): TOKEN | {"BRIDGE_AUTH_DATABASE_URL"},
     ("bridge_auth", "trigger"): TOKEN,
     ("bridge_catalog", "serve"): TOKEN | {"BRIDGE_CATALOG_DATABASE_URL", "BRIDGE_QUEUE_URL", "BRIDGE_RATE_BUDGET_URL"},
     ("bridge_catalog", "migrate"): TOKEN | {"BRIDGE_CATALOG_DATABASE_URL"},
@@ -363,6 +363,7 @@ def test_the_credentials_cover_what_the_code_demands(monkeypatch: pytest.MonkeyP
     the mode and public URL) is in CREDENTIALS for that process, so the table cannot fall behind the code."""
     from pydantic import ValidationError
 
+    from bridge_platform.service_main import required_settings
     from bridge_platform.settings import BridgeSettings
 
     for variable in [name for name in os.environ if name.startswith(("BRIDGE_", "OTEL_"))]:
@@ -377,10 +378,11 @@ def test_the_credentials_cover_what_the_code_demands(monkeypatch: pytest.MonkeyP
     bare = BridgeSettings(mode="production", public_url=public_url, service_token="token")
     for service in SERVICES:
         definition = _service_definition(service)
-        own = [f"{definition.name}_database_url", *definition.requires]
-        needed = {line.split(":")[0] for line in bare.missing_for_production(own)}
-        assert needed, f"{service}: serve and migrate must check their own database"
         for command in ("serve", "migrate"):
+            needed = {
+                line.split(":")[0] for line in bare.missing_for_production(required_settings(definition, command))
+            }
+            assert needed, f"{service}: {command} must check its own database"
             assert needed <= CREDENTIALS[(f"bridge_{service}", command)], (service, command, needed)
 
 
@@ -415,7 +417,7 @@ def test_no_pod_holds_another_services_database_and_only_auth_holds_the_vault_ke
         own = {f"BRIDGE_{module.removeprefix('bridge_').upper()}_DATABASE_URL"}
         assert DATABASE_URLS & set(handed) <= own, at
         if "BRIDGE_VAULT_KEY" in handed:
-            assert (module, command) in {("bridge_auth", "serve"), ("bridge_auth", "migrate")}, at
+            assert (module, command) == ("bridge_auth", "serve"), at
         if owner["kind"] == "CronJob" or module == "bridge_gateway":
             assert set(handed.values()) == {"bridge-service-token"}, f"{at}: only the service token"
 
@@ -431,7 +433,7 @@ def test_every_container_gets_what_production_needs(builds: dict[str, Build], na
 
 
 # Loads the settings as the process would and, for `serve` and `migrate`, runs the check service_main runs
-# before them (its own database and ServiceDefinition.requires); prints what the process ends up with.
+# before them (service_main.required_settings); prints what the process ends up with.
 SETTINGS_CHECK = """
 import json, sys
 from bridge_platform.settings import BridgeSettings, load_settings
@@ -441,11 +443,11 @@ settings = load_settings(GatewaySettings if module == "bridge_gateway" else Brid
 missing = []
 if module != "bridge_gateway" and command in ("serve", "migrate"):
     import importlib
-    from bridge_platform.service_main import ServiceDefinition
+    from bridge_platform.service_main import ServiceDefinition, required_settings
     cli = importlib.import_module(module + ".entrypoints.cli")
     found = [value for value in vars(cli).values() if isinstance(value, ServiceDefinition)]
     definition = found[0] if found else cli.definition()
-    missing = settings.missing_for_production([definition.name + "_database_url", *definition.requires])
+    missing = settings.missing_for_production(required_settings(definition, command))
 try:
     vault_keys = len(settings.vault_keys())
 except ValueError:
@@ -505,7 +507,7 @@ def test_each_rendered_environment_loads_as_valid_production_settings(builds: di
                 assert url.startswith("postgresql://"), at
             else:
                 assert url == "", f"{at}: holds the {database} database URL"
-        uses_vault = (module, command) in {("bridge_auth", "serve"), ("bridge_auth", "migrate")}
+        uses_vault = (module, command) == ("bridge_auth", "serve")
         assert (loaded["vault_keys"] or 0) >= 1 if uses_vault else loaded["vault_keys"] is None, at
         if command == "serve" and service in SERVICES:
             assert loaded["rate_budget_url"], f"{at}: the rate budget must be shared (Redis)"

@@ -60,8 +60,14 @@ class ServiceDefinition:
     address: Callable[[BridgeSettings], str]
     build: Callable[[BridgeSettings], Runtime]
     jobs: Sequence[ScheduledJob] = ()
-    # Settings fields only this service needs in production besides its database (e.g. the vault key).
+    # Settings fields only this service's server needs in production besides its database (e.g. the vault key);
+    # `migrate` needs its database alone, so a migration Job is never handed more.
     requires: Sequence[str] = ()
+
+
+def required_settings(definition: ServiceDefinition, command: str) -> list[str]:
+    """The settings fields `command` refuses to start without in production, beyond those every process needs."""
+    return [f"{definition.name}_database_url", *(definition.requires if command == "serve" else ())]
 
 
 def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> int:
@@ -78,8 +84,7 @@ def main(definition: ServiceDefinition, argv: Sequence[str] | None = None) -> in
     settings: BridgeSettings = load_settings()
     setup_logging(definition.name, settings.log_level)
     if arguments.command in ("serve", "migrate"):
-        own = [f"{definition.name}_database_url", *definition.requires]
-        missing = settings.missing_for_production(own)
+        missing = settings.missing_for_production(required_settings(definition, arguments.command))
         if missing:
             print("\n".join(missing), file=sys.stderr)
             return EXIT_BAD_CONFIGURATION

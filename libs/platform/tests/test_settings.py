@@ -121,15 +121,18 @@ def test_a_service_requires_its_own_database_and_nothing_of_the_others(tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("service", "needs"),
+    ("service", "command", "needs"),
     [
-        ("catalog", ["BRIDGE_CATALOG_DATABASE_URL"]),
-        ("auth", ["BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY"]),
+        ("catalog", "migrate", ["BRIDGE_CATALOG_DATABASE_URL"]),
+        ("auth", "migrate", ["BRIDGE_AUTH_DATABASE_URL"]),  # no migration reads the vault key
+        ("auth", "serve", ["BRIDGE_AUTH_DATABASE_URL", "BRIDGE_VAULT_KEY"]),
     ],
 )
-def test_migrate_names_what_the_service_lacks_in_production(service: str, needs: list[str], tmp_path: Path) -> None:
+def test_serve_and_migrate_name_what_the_service_lacks_in_production(
+    service: str, command: str, needs: list[str], tmp_path: Path
+) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", f"bridge_{service}", "migrate"],
+        [sys.executable, "-m", f"bridge_{service}", command],
         env={"PATH": "/usr/bin:/bin", **PRODUCTION},
         capture_output=True,
         text=True,
