@@ -49,14 +49,16 @@ def urls(stack: DevProcess) -> Urls:
 def merchants(urls: Urls) -> Iterator[dict[str, httpx.Client]]:
     """ "demo" (Demo AB) and "other" (Andra AB), installed, connected and matched by SKU; settings reset after."""
     clients = {"demo": installed(urls, "demo"), "other": installed(urls, "other")}
+    # The stack is shared: every order setting goes back to what it was (test_stack expects a new store's defaults).
+    before = {store: client.get(SETTINGS).json()["orders"] for store, client in clients.items()}
     connect_fortnox(urls, clients["demo"], DEMO_AB)
     connect_fortnox(urls, clients["other"], ANDRA_AB)
     for client in clients.values():
         (match,) = started(client.post("/api/v1/products/match"))
         assert wait_for(client, match["id"])["state"] == "succeeded"
     yield clients
-    for client in clients.values():
-        save_order_settings(client, sync_automatically=False)
+    for store, client in clients.items():
+        save_order_settings(client, **before[store])
         client.delete("/api/v1/connection/fortnox")
         client.close()
 
