@@ -42,6 +42,7 @@ from bridge_platform.db import make_engine
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from bridge_sandboxes.process import running_sandbox
+from bridge_sandboxes.tokens import FortnoxSandboxTokens, IkasSandboxTokens
 from bridge_upstreams import rate_budget, wiring
 
 TENANT, COMPANY, STORE = "bench-tenant", 4242, "bench"
@@ -56,45 +57,12 @@ class _NoProgress:
         return False
 
 
-class _FortnoxTokens:
-    def __init__(self, url: str) -> None:
-        self._url, self._token = url, ""
-
-    def access_token(self, tenant_id: str) -> str:
-        if not self._token:
-            body = {"tenant_id": COMPANY, "scopes": "article price companyinformation settings"}
-            self._token = httpx.post(f"{self._url}/__admin/tokens", json=body, timeout=30).json()["access_token"]
-        return self._token
-
-    def report_rejected(self, tenant_id: str, token: str) -> None:
-        self._token = ""
-
-
-class _IkasTokens:
-    def __init__(self, url: str) -> None:
-        self._url, self._token = url, ""
-
-    def access_token(self, tenant_id: str) -> str:
-        if not self._token:
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": DEMO_CLIENT_ID,
-                "client_secret": DEMO_CLIENT_SECRET,
-            }
-            answer = httpx.post(f"{self._url}/stores/{STORE}/api/admin/oauth/token", data=form, timeout=30)
-            self._token = answer.json()["access_token"]
-        return self._token
-
-    def report_rejected(self, tenant_id: str, token: str) -> None:
-        self._token = ""
-
-
 class Bench:
     """Both sandboxes, a fresh catalog database, and helpers to seed, run and count."""
 
     def __init__(self, fortnox: str, ikas: str, data_dir: Path) -> None:
         self.fortnox, self.ikas, self.data_dir = fortnox, ikas, data_dir
-        self._ikas_tokens = _IkasTokens(ikas)
+        self._ikas_tokens = IkasSandboxTokens(ikas, STORE)
         self.services: Services | None = None
 
     # -- setting up ---------------------------------------------------------------------------------------
@@ -107,7 +75,7 @@ class Bench:
         httpx.post(f"{self.ikas}/__admin/seed", json={"stores": [STORE]}, timeout=60).raise_for_status()
         app = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET, "store": STORE}
         httpx.post(f"{self.ikas}/__admin/apps", json=app, timeout=60).raise_for_status()
-        self._ikas_tokens = _IkasTokens(self.ikas)  # the reset forgot the old tokens
+        self._ikas_tokens = IkasSandboxTokens(self.ikas, STORE)  # the reset forgot the old tokens
         self.limit(self.fortnox, 1_000_000, 1.0)
         self.limit(self.ikas, 1_000_000, 1.0)
 
@@ -175,7 +143,7 @@ class Bench:
             engine=engine,
             with_runs=False,
             ikas_tokens=self._ikas_tokens,
-            fortnox_tokens=_FortnoxTokens(self.fortnox),
+            fortnox_tokens=FortnoxSandboxTokens(self.fortnox, COMPANY, "article price companyinformation settings"),
             auth=_NoAuth(),
         )
         document = CatalogSettings(ProductSettings(mode, False, create_new, update_existing), StockSettings())

@@ -41,45 +41,13 @@ from bridge_platform.db import make_engine
 from bridge_platform.settings import BridgeSettings, Mode, load_settings
 from bridge_sandboxes.ikas.seed import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from bridge_sandboxes.process import running_sandbox
+from bridge_sandboxes.tokens import FortnoxSandboxTokens, IkasSandboxTokens
 from bridge_upstreams import rate_budget, wiring
 
 TENANT, COMPANY, STORE = "bench-tenant", 4243, "bench"
 FORTNOX_CEILING = (25, 5.0)  # the real Fortnox limit: 25 calls per 5 s per tenant
 ARTICLES = 10
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
-
-
-class _FortnoxTokens:
-    def __init__(self, url: str) -> None:
-        self._url, self._token = url, ""
-
-    def access_token(self, tenant_id: str) -> str:
-        if not self._token:
-            body = {"tenant_id": COMPANY, "scopes": "article customer order invoice price companyinformation"}
-            self._token = httpx.post(f"{self._url}/__admin/tokens", json=body, timeout=30).json()["access_token"]
-        return self._token
-
-    def report_rejected(self, tenant_id: str, token: str) -> None:
-        self._token = ""
-
-
-class _IkasTokens:
-    def __init__(self, url: str) -> None:
-        self._url, self._token = url, ""
-
-    def access_token(self, tenant_id: str) -> str:
-        if not self._token:
-            form = {
-                "grant_type": "client_credentials",
-                "client_id": DEMO_CLIENT_ID,
-                "client_secret": DEMO_CLIENT_SECRET,
-            }
-            answer = httpx.post(f"{self._url}/stores/{STORE}/api/admin/oauth/token", data=form, timeout=30)
-            self._token = answer.json()["access_token"]
-        return self._token
-
-    def report_rejected(self, tenant_id: str, token: str) -> None:
-        self._token = ""
 
 
 class _RelatedBySku:
@@ -97,7 +65,7 @@ class _StoreName:
 class Bench:
     def __init__(self, fortnox: str, ikas: str, data_dir: Path) -> None:
         self.fortnox, self.ikas, self.data_dir = fortnox, ikas, data_dir
-        self._ikas_tokens = _IkasTokens(ikas)
+        self._ikas_tokens = IkasSandboxTokens(ikas, STORE)
         self.customers = 0
 
     def reset(self) -> None:
@@ -112,7 +80,7 @@ class Bench:
         httpx.post(f"{self.ikas}/__admin/seed", json={"stores": [STORE]}, timeout=60).raise_for_status()
         app = {"client_id": DEMO_CLIENT_ID, "client_secret": DEMO_CLIENT_SECRET, "store": STORE}
         httpx.post(f"{self.ikas}/__admin/apps", json=app, timeout=60).raise_for_status()
-        self._ikas_tokens = _IkasTokens(self.ikas)
+        self._ikas_tokens = IkasSandboxTokens(self.ikas, STORE)
         for url in (self.fortnox, self.ikas):
             self.limit(url, 1_000_000, 1.0)
         for n in range(ARTICLES):
@@ -158,7 +126,9 @@ class Bench:
             engine=engine,
             with_runs=False,
             ikas_tokens=self._ikas_tokens,
-            fortnox_tokens=_FortnoxTokens(self.fortnox),
+            fortnox_tokens=FortnoxSandboxTokens(
+                self.fortnox, COMPANY, "article customer order invoice price companyinformation"
+            ),
             article_numbers=_RelatedBySku(),
             store_names=_StoreName(),
         )
