@@ -5,8 +5,8 @@ URL layout (product code only changes base URLs):
 - store base (BRIDGE_IKAS_STORE_URL = http://host:port/stores/{store}): GET|POST /api/admin/oauth/authorize,
   POST /api/admin/oauth/token, and admin pages under /admin/... (authorized-app/{id} after install, product and
   order pages so ikas_url links resolve, invoices/{id}.pdf for getOrderInvoicePdfUrl).
-/__admin/ adds to the shared controls: apps, dashboard-launch, orders, stock, tax-settings, local-mode,
-webhook-deliveries.
+/__admin/ adds to the shared controls: apps, dashboard-launch, orders, order-changes (refunds and cancellations of
+an order's lines), stock, tax-settings, local-mode, webhook-deliveries.
 Local mode (http://127.0.0.1 / localhost webhook endpoints allowed) is on unless the environment sets
 BRIDGE_IKAS_SANDBOX_LOCAL_MODE=0; POST /__admin/local-mode switches it.
 """
@@ -183,6 +183,23 @@ def build(arguments: argparse.Namespace | None = None) -> FastAPI:
             except model.IkasError as error:
                 raise HTTPException(422, str(error)) from error
             return _plain(order)
+
+    @app.post("/__admin/order-changes")
+    def change_order(body: dict[str, Any]) -> Any:
+        """Refund or cancel some of an order's lines as the merchant would in the ikas admin:
+        {"store", "id", "action": "refund"|"cancel", "lines": [{"id", "quantity"?}], "shipping"?, "split"?}
+        (see model.change_order_lines). 404 for an unknown order, 422 for a change ikas would refuse; answers the
+        whole order and fires store/order/updated."""
+        shop = store_or_404(body.get("store", "demo"))
+        with state.lock:
+            order = shop.orders.get(body.get("id") or "")
+            if order is None:
+                raise HTTPException(404, f"no order {body.get('id')!r} in {shop.name!r}")
+            try:
+                changed = model.change_order_lines(shop, order, body, state.now_ms(), dispatcher.emit)
+            except model.IkasError as error:
+                raise HTTPException(422, str(error)) from error
+            return _plain(changed)
 
     @app.post("/__admin/stock")
     def change_stock(body: StockChange) -> Any:

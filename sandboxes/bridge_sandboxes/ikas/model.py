@@ -1,5 +1,11 @@
 """What the ikas store does with its data: product views and full-replace saves, stock rows, prices, orders with
-ikas's price and VAT arithmetic (fact sheet §6.3), invoices and timeline entries.
+ikas's price and VAT arithmetic (fact sheet §6.3), refunds and cancellations of an order's lines, invoices and
+timeline entries.
+
+Guesses about ikas are marked [?]. Two of them shape `change_order_lines` (refunds and cancellations, fact sheet
+§6.2, §6.4): a cancel lowers the order's totals as if the cancelled lines had not been bought [?], while a refund
+leaves every total as it was, money returned not being a change of what was bought [?]. A partial quantity splits
+the line, the new line carrying originalOrderLineItemId ("Partial cancels split a line item" [L]).
 
 Every function here runs under `SandboxState.lock` (the callers hold it) and reports changes through `Events`,
 which the webhook dispatcher turns into deliveries.
@@ -9,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -313,7 +320,12 @@ def _line_status(order_package_status: str | None, order_status: str) -> str:
 def build_order(store: Store, spec: Record, now: int, existing: Record | None = None) -> Record:
     """An Order from a compact spec (lines by SKU or variantId, shipping, an order-level discount), priced the way
     ikas prices it (fact sheet §6.3): gross unit prices, the adjustment folded into the lines' finalPrice,
-    taxLines per rate over lines and shipping, totalFinalPrice = lines + shipping."""
+    taxLines per rate over lines and shipping, totalFinalPrice = lines + shipping.
+
+    With `existing` (a rebuild: an edit after transfer) the order keeps its id, number, orderedAt, createdAt and
+    invoices; a line spec with "id" keeps that line id; customer, billingAddress and shippingAddress are kept
+    unless the spec has the key (a compact address as the seed writes them, or None to clear it). Everything
+    else comes from the spec as for a new order."""
     currency = spec.get("currencyCode") or (existing or {}).get("currencyCode") or store.currency_code
     price_list_id = spec.get("priceListId")
     if price_list_id is None and currency != store.currency_code:
@@ -435,27 +447,13 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
                 "transactionId": None,
             }
         )
-    by_rate: dict[Decimal, Decimal] = {}
-    for line in lines:
-        if line["taxValue"] is not None:
-            by_rate[line["taxValue"]] = (
-                by_rate.get(line["taxValue"], Decimal(0)) + line["finalPrice"] * line["quantity"]
-            )
-    for shipping in shipping_lines:
-        by_rate[shipping["taxValue"]] = by_rate.get(shipping["taxValue"], Decimal(0)) + shipping["finalPrice"]
-    tax_lines = [
-        {"rate": rate, "price": money(gross * rate / (100 + rate))} for rate, gross in sorted(by_rate.items()) if rate
-    ]
-    total_price = sum((line["price"] * line["quantity"] for line in lines), Decimal(0))
-    total_final = sum((line["finalPrice"] * line["quantity"] for line in lines), Decimal(0)) + sum(
-        (s["finalPrice"] for s in shipping_lines), Decimal(0)
-    )
+    totals = _order_totals(lines, shipping_lines)
     number = (existing or {}).get("orderNumber") or spec.get("orderNumber") or str(store.next_order_number)
     if existing is None and "orderNumber" not in spec:
         store.next_order_number += 1
     ordered_at = spec.get("orderedAt") or (existing or {}).get("orderedAt") or now
     customer_spec = spec.get("customer")
-    customer = None
+    customer = None if "customer" in spec or existing is None else existing["customer"]
     if customer_spec:
         customer = {
             "id": customer_spec.get("id") or new_id(),
@@ -468,8 +466,15 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
             "isGuestCheckout": customer_spec.get("isGuestCheckout", False),
             "notificationsAccepted": customer_spec.get("notificationsAccepted", False),
         }
-    billing = _address(spec.get("billingAddress"))
-    shipping_address = _address(spec.get("shippingAddress") or spec.get("billingAddress"))
+    # a new order ships to the billing address unless the spec gives a shippingAddress
+    if existing is not None:
+        billing = _address(spec["billingAddress"]) if "billingAddress" in spec else existing["billingAddress"]
+        shipping_address = (
+            _address(spec["shippingAddress"]) if "shippingAddress" in spec else existing["shippingAddress"]
+        )
+    else:
+        billing = _address(spec.get("billingAddress"))
+        shipping_address = _address(spec.get("shippingAddress") or spec.get("billingAddress"))
     location = store.stock_locations.get(stock_location_id or "")
     price_list = store.price_lists.get(price_list_id or "")
     sales_channel = store.sales_channels.get(store.sales_channel_id, {"name": "Storefront"})
@@ -498,7 +503,6 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
                 "updatedAt": now,
             }
         )
-    tax_total = sum((t["price"] for t in tax_lines), Decimal(0))
     return {
         "id": order_id,
         "orderNumber": number,
@@ -517,9 +521,9 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
             {"code": store.currency_code, "rate": Decimal(str(r)), "originalRate": Decimal(str(r))}
             for r in ([spec["currencyRate"]] if "currencyRate" in spec else [])
         ],  # [?] semantics of currencyRates undocumented
-        "totalPrice": total_price,
-        "totalFinalPrice": total_final,
-        "netTotalFinalPrice": total_final - tax_total,
+        "totalPrice": totals["totalPrice"],
+        "totalFinalPrice": totals["totalFinalPrice"],
+        "netTotalFinalPrice": totals["netTotalFinalPrice"],
         "customer": customer,
         "customerId": customer["id"] if customer else None,
         "billingAddress": billing,
@@ -527,12 +531,12 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
         "orderLineItems": lines,
         "shippingLines": shipping_lines,
         "orderAdjustments": adjustments,
-        "taxLines": tax_lines,
+        "taxLines": totals["taxLines"],
         "giftPackageLines": [],
         "paymentMethods": [
             {
                 "type": spec.get("paymentMethod", "CREDIT_CARD"),
-                "price": total_final,
+                "price": totals["totalFinalPrice"],
                 "paymentGatewayName": "Sandbox Pay",
                 "paymentGatewayCode": "sandbox-pay",
                 "paymentGatewayId": "sandbox-pay",
@@ -550,9 +554,35 @@ def build_order(store: Store, spec: Record, now: int, existing: Record | None = 
         "shippingMethod": spec.get("shippingMethod", "SHIPMENT" if shipping_lines else "NO_SHIPMENT"),
         "note": spec.get("note"),
         "merchantId": store.merchant_id,
-        "itemCount": sum((line["quantity"] for line in lines), Decimal(0)),
+        "itemCount": totals["itemCount"],
         "deleted": False,
         "archived": False,
+    }
+
+
+def _order_totals(lines: list[Record], shipping_lines: list[Record]) -> Record:
+    """totalPrice, totalFinalPrice, netTotalFinalPrice, taxLines and itemCount over these lines and shipping
+    (fact sheet §6.3): VAT per rate from the gross sums, rounded once per rate."""
+    by_rate: dict[Decimal, Decimal] = {}
+    for line in lines:
+        if line["taxValue"] is not None:
+            by_rate[line["taxValue"]] = (
+                by_rate.get(line["taxValue"], Decimal(0)) + line["finalPrice"] * line["quantity"]
+            )
+    for shipping in shipping_lines:
+        by_rate[shipping["taxValue"]] = by_rate.get(shipping["taxValue"], Decimal(0)) + shipping["finalPrice"]
+    tax_lines = [
+        {"rate": rate, "price": money(gross * rate / (100 + rate))} for rate, gross in sorted(by_rate.items()) if rate
+    ]
+    total_final = sum((line["finalPrice"] * line["quantity"] for line in lines), Decimal(0)) + sum(
+        (s["finalPrice"] for s in shipping_lines), Decimal(0)
+    )
+    return {
+        "totalPrice": sum((line["price"] * line["quantity"] for line in lines), Decimal(0)),
+        "totalFinalPrice": total_final,
+        "netTotalFinalPrice": total_final - sum((t["price"] for t in tax_lines), Decimal(0)),
+        "taxLines": tax_lines,
+        "itemCount": sum((line["quantity"] for line in lines), Decimal(0)),
     }
 
 
@@ -605,11 +635,11 @@ def upsert_order(store: Store, spec: Record, now: int, emit: Emit) -> Record:
     else:
         order = existing
         order.update({k: v for k, v in spec.items() if k not in ("id", "store")})
-        if spec.get("status") == "CANCELLED" and not order.get("cancelledAt"):
-            order["cancelledAt"] = now
-            order["cancelReason"] = order.get("cancelReason") or "CUSTOMER"
+        _mark_cancelled(order, now)
         for line in order["orderLineItems"]:
-            line["status"] = _line_status(order.get("orderPackageStatus"), order["status"])
+            # a line refunded or cancelled on its own (change_order_lines) stays so unless the order's status is set
+            if "status" in spec or line["status"] not in ("CANCELLED", "REFUNDED"):
+                line["status"] = _line_status(order.get("orderPackageStatus"), order["status"])
         if order.get("orderPackageStatus") in ("FULFILLED", "DELIVERED") and not order["orderPackages"]:
             order["orderPackages"] = [
                 {
@@ -631,6 +661,105 @@ def upsert_order(store: Store, spec: Record, now: int, emit: Emit) -> Record:
                 package.update(orderPackageFulfillStatus=order["orderPackageStatus"], updatedAt=now)
         order["updatedAt"] = now
     store.orders[order["id"]] = order
+    emit(store, "store/order/updated", order)
+    return order
+
+
+def _mark_cancelled(order: Record, now: int) -> None:
+    if order["status"] == "CANCELLED" and not order.get("cancelledAt"):
+        order["cancelledAt"] = now
+        order["cancelReason"] = order.get("cancelReason") or "CUSTOMER"
+
+
+def _change_quantity(line: Record, wanted: Any, split: bool) -> Decimal:
+    """The quantity a refund or cancel takes from `line`; raises IkasError when ikas would refuse it."""
+    if line["status"] in ("CANCELLED", "REFUNDED"):
+        raise IkasError(f"Order line {line['id']} is already {line['status']}")
+    if wanted is None:
+        return Decimal(line["quantity"])
+    if isinstance(wanted, bool) or not isinstance(wanted, int | float):
+        raise IkasError(f"Quantity of order line {line['id']} must be a number")
+    quantity = Decimal(str(wanted))
+    if not quantity.is_finite() or quantity <= 0 or quantity > line["quantity"]:
+        raise IkasError(f"Quantity of order line {line['id']} must be above 0 and at most {line['quantity']}")
+    if quantity < line["quantity"] and not split:
+        raise IkasError("ikas refunds or cancels whole lines in this reading")
+    return quantity
+
+
+def change_order_lines(store: Store, order: Record, change: Record, now: int, emit: Emit) -> Record:
+    """A refund or cancel of some of an order's lines, as the merchant does it in the ikas admin (fact sheet §6.2,
+    §6.4). `change`: {"action": "refund"|"cancel", "lines": [{"id", "quantity"?}], "shipping"?: bool (refund
+    only: every shipping line isRefunded), "split"?: bool (default true)}. A whole line's status becomes
+    REFUNDED/CANCELLED; a part of one is split off into a new line right after it, with
+    originalOrderLineItemId [L]. Everything is checked before anything changes. Fires store/order/updated."""
+    action = change.get("action")
+    if action not in ("refund", "cancel"):
+        raise IkasError('action must be "refund" or "cancel"')
+    line_changes = change.get("lines") or []
+    shipping, split = change.get("shipping", False), change.get("split", True)
+    if not isinstance(line_changes, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) for c in line_changes
+    ):
+        raise IkasError('lines must be a list of {"id", "quantity"}')
+    if not isinstance(shipping, bool) or not isinstance(split, bool):
+        raise IkasError("shipping and split must be true or false")
+    if shipping and action == "cancel":
+        raise IkasError("shipping can only be refunded, not cancelled")
+    if not line_changes and not shipping:
+        raise IkasError(f"Nothing to {action}: no lines given")
+    ids = [c["id"] for c in line_changes]
+    if len(set(ids)) != len(ids):
+        raise IkasError("An order line is named twice")
+    lines = {line["id"]: line for line in order["orderLineItems"]}
+    planned = []
+    for line_change in line_changes:
+        line = lines.get(line_change["id"])
+        if line is None:
+            raise IkasError(f"Order line not found: {line_change['id']}")
+        planned.append((line, _change_quantity(line, line_change.get("quantity"), split)))
+    status = "REFUNDED" if action == "refund" else "CANCELLED"
+    for line, quantity in planned:
+        if quantity == line["quantity"]:
+            line.update(status=status, statusUpdatedAt=now, updatedAt=now)
+            continue
+        part = {
+            **copy.deepcopy(line),
+            "id": new_id(),
+            "quantity": quantity,
+            "status": status,
+            "statusUpdatedAt": now,
+            "originalOrderLineItemId": line["id"],
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        line.update(quantity=line["quantity"] - quantity, updatedAt=now)
+        items = order["orderLineItems"]
+        items.insert(items.index(line) + 1, part)
+        for package in order["orderPackages"]:
+            if line["id"] in package["orderLineItemIds"]:
+                ids_in_package = package["orderLineItemIds"]
+                ids_in_package.insert(ids_in_package.index(line["id"]) + 1, part["id"])
+                package["updatedAt"] = now
+    items = order["orderLineItems"]
+    if action == "refund":
+        for shipping_line in order["shippingLines"] if shipping else []:
+            shipping_line["isRefunded"] = True
+        whole = (
+            all(line["status"] in ("REFUNDED", "CANCELLED") for line in items)
+            and any(line["status"] == "REFUNDED" for line in items)
+            and all(s["isRefunded"] for s in order["shippingLines"])
+        )
+        order["status"] = "REFUNDED" if whole else "PARTIALLY_REFUNDED"
+        if whole:
+            order["orderPaymentStatus"] = "REFUNDED"  # ikas has no partially-refunded payment status (§6.4)
+        # [?] a refund leaves the totals as they were: money returned is not a change of what was bought
+    else:
+        order["status"] = "CANCELLED" if all(line["status"] == "CANCELLED" for line in items) else "PARTIALLY_CANCELLED"
+        _mark_cancelled(order, now)
+        # [?] a cancel prices the order as if the cancelled lines had never been bought (shipping stays)
+        order.update(_order_totals([line for line in items if line["status"] != "CANCELLED"], order["shippingLines"]))
+    order["updatedAt"] = now
     emit(store, "store/order/updated", order)
     return order
 
