@@ -392,6 +392,10 @@ class Order(BaseModel):
     totals_explanation: str | None = Field(
         description="why the totals differ (the part explained by Fortnox's freight VAT, round-off, ...)"
     )
+    edited_after_invoice: bool = Field(
+        description="the ikas order changed after its Fortnox invoice was made; the invoice is not edited"
+    )
+    edit_advice: str | None = Field(description="what to do about an edit after invoicing")
 
 
 class TimelineEntry(BaseModel):

@@ -616,6 +616,8 @@ class FakeOrders:
             "fortnox_total": None,
             "totals_match": None,
             "totals_explanation": None,
+            "edited_after_invoice": False,
+            "edit_advice": None,
             "timeline": [],
             **fields,
         }

@@ -119,6 +119,8 @@ def _order_fields(message: orders_pb2.Order) -> dict[str, Any]:
         "ikas_total": _money(message, "ikas_total"),
         "fortnox_total": _money(message, "fortnox_total"),
         "totals_match": message.totals_match if message.HasField("totals_match") else None,
+        "edited_after_invoice": message.edited_after_invoice,
+        "edit_advice": message.edit_advice or None,
         "totals_explanation": message.totals_explanation or None,
     }
 

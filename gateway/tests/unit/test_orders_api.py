@@ -39,6 +39,8 @@ ORDER_FIELDS = {
     "fortnox_total",
     "totals_match",
     "totals_explanation",
+    "edited_after_invoice",
+    "edit_advice",
 }
 
 
@@ -116,6 +118,8 @@ def test_the_list_shows_every_field_of_an_order_with_exact_money_and_the_last_sy
             "fortnox_total": {"amount": "1249.00", "currency": "SEK"},
             "totals_match": False,
             "totals_explanation": "0.50 is Fortnox's round-off",
+            "edited_after_invoice": False,
+            "edit_advice": None,
         }
     ]
     assert "timeline" not in body["items"][0]

@@ -76,6 +76,8 @@ def test_an_order_with_only_its_identity_has_nulls_and_defaults() -> None:
         "fortnox_total": None,
         "totals_match": None,
         "totals_explanation": None,
+        "edited_after_invoice": False,
+        "edit_advice": None,
     }
 
 
@@ -99,6 +101,8 @@ def full_order() -> orders_pb2.Order:
         fortnox_total=common_pb2.Money(currency_code="EUR", amount_minor=12),
         totals_match=False,
         totals_explanation="0.12 EUR is Fortnox's freight VAT",
+        edited_after_invoice=True,
+        edit_advice="credit and invoice again",
         timeline=[
             orders_pb2.TimelineEntry(
                 at=stamp(datetime(2026, 3, 4, 9, 31, tzinfo=UTC)),
@@ -121,6 +125,7 @@ def test_a_full_order_comes_through_with_its_timeline_only_on_the_detail() -> No
     assert order["ikas_total"] == {"amount": "0.00", "currency": "EUR"}  # zero is an amount, not unknown
     assert order["fortnox_total"] == {"amount": "0.12", "currency": "EUR"}
     assert order["totals_match"] is False  # false is a verdict, not unknown
+    assert (order["edited_after_invoice"], order["edit_advice"]) == (True, "credit and invoice again")
     assert "timeline" not in order
     assert detail == {
         **order,

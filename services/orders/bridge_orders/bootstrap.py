@@ -20,6 +20,7 @@ from bridge_orders.adapters.db.tenant_data import SqlTenantData
 from bridge_orders.adapters.ikas_feed import HttpIkasOrderFeed
 from bridge_orders.adapters.upstreams import (
     HttpFortnoxCustomers,
+    HttpFortnoxDocuments,
     HttpFortnoxInvoices,
     HttpFortnoxOrders,
     HttpFortnoxRegisters,
@@ -28,6 +29,7 @@ from bridge_orders.adapters.upstreams import (
     HttpIkasOrders,
 )
 from bridge_orders.app.cancellation_step import FollowCancellation
+from bridge_orders.app.changes_step import CreditTakenBack, FollowChanges, OrderRows
 from bridge_orders.app.document_steps import DocumentSteps
 from bridge_orders.app.export_order import ExportOrder
 from bridge_orders.app.invoice_actions import AttachInvoicePdfNow, CreateInvoiceNow, GetInvoicePdf, ResendInvoiceEmail
@@ -49,6 +51,7 @@ from bridge_orders.app.ports import (
     Clock,
     DueTenants,
     FortnoxCustomers,
+    FortnoxDocuments,
     FortnoxInvoices,
     FortnoxOrders,
     FortnoxRegisters,
@@ -128,6 +131,7 @@ def build(
     fortnox_invoices: FortnoxInvoices | None = None,
     fortnox_registers: FortnoxRegisters | None = None,
     fortnox_settlements: FortnoxSettlements | None = None,
+    fortnox_documents: FortnoxDocuments | None = None,
     ikas_tokens: TokenSource | None = None,
     fortnox_tokens: TokenSource | None = None,
     order_feed: IkasOrderFeed | None = None,
@@ -157,6 +161,7 @@ def build(
         or fortnox_invoices is None
         or fortnox_registers is None
         or fortnox_settlements is None
+        or fortnox_documents is None
     ):
         # Building the clients opens no connection; tests pass fakes for these ports and skip this.
         channel = grpc_channel(settings.auth_addr, service_token=settings.service_token_value())
@@ -173,6 +178,7 @@ def build(
         fortnox_invoices = fortnox_invoices or HttpFortnoxInvoices(fortnox)
         fortnox_registers = fortnox_registers or HttpFortnoxRegisters(fortnox)
         fortnox_settlements = fortnox_settlements or HttpFortnoxSettlements(fortnox)
+        fortnox_documents = fortnox_documents or HttpFortnoxDocuments(fortnox)
     claim_lease = timedelta(seconds=settings.order_claim_lease_s)
     export_order = ExportOrder(
         uow_for,
@@ -188,8 +194,21 @@ def build(
         uow_for, ikas_orders, ikas_invoices, fortnox_invoices, clock, claim_lease=claim_lease
     )
     register_payment = RegisterPayment(uow_for, document_steps, fortnox_settlements, clock)
-    follow_cancellation = FollowCancellation(uow_for, document_steps, fortnox_invoices, fortnox_settlements)
-    process_order = ProcessOrder(uow_for, export_order, document_steps, register_payment, follow_cancellation)
+    credit_taken_back = CreditTakenBack(document_steps, fortnox_documents, fortnox_settlements)
+    follow_cancellation = FollowCancellation(
+        uow_for, document_steps, fortnox_invoices, fortnox_settlements, credit_taken_back
+    )
+    follow_changes = FollowChanges(
+        uow_for,
+        document_steps,
+        fortnox_documents,
+        OrderRows(ikas_orders, article_numbers),
+        credit_taken_back,
+        clock,
+    )
+    process_order = ProcessOrder(
+        uow_for, export_order, document_steps, register_payment, follow_cancellation, follow_changes
+    )
     if engine is not None:
         register_sql_functions(engine)
         order_reads = order_reads or SqlOrderReads(session_factory(engine))

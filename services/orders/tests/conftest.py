@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -17,17 +17,20 @@ import pytest
 from bridge_orders.app.ports import (
     AttachedInvoice,
     ConcurrentWrite,
+    FortnoxDocument,
     FortnoxInvoiceRef,
     FortnoxInvoiceState,
     FortnoxOrderState,
     FortnoxOrderSummary,
     FortnoxPayment,
+    OrderHead,
     UnknownCustomer,
 )
 from bridge_orders.bootstrap import Services, build
+from bridge_orders.domain.after_transfer import CreditRow, FortnoxRow, RowPut
 from bridge_orders.domain.customers import CachedCustomer
 from bridge_orders.domain.ikas_order import AttributeValues, IkasInvoice, IkasOrder
-from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
+from bridge_orders.domain.mapping import CustomerDraft, OrderDraft, OrderRow
 from bridge_orders.domain.order_record import Exchange, OrderRecord
 from bridge_orders.domain.settings import TenantOrderSettings
 from bridge_platform.errors import UpstreamRejected
@@ -268,6 +271,9 @@ class FakeFortnox:
     booked: set[str] = field(default_factory=set)  # invoice numbers
     cancelled_invoices: set[str] = field(default_factory=set)
     credits: dict[str, str] = field(default_factory=dict)  # invoice number -> its credit invoice's number
+    # Credit invoices of rows (POST /3/invoices): invoice number -> [(credit number, rows, freight)]
+    partial_credits: dict[str, list[tuple[str, tuple[FortnoxRow, ...], Decimal]]] = field(default_factory=dict)
+    order_updates: list[str] = field(default_factory=list)  # order numbers, one per PUT /3/orders/{n}
     # Payments as Fortnox holds them: number -> {"invoice", "amount", "mode", "booked"}
     payments: dict[str, dict[str, object]] = field(default_factory=dict)
     settlement_writes: list[str] = field(default_factory=list)  # "bookkeep 500", "pay 500", "bookkeep payment 1"
@@ -448,7 +454,7 @@ class FakeFortnoxSettlements:
         _one_shot(fortnox.fail_before, "credit")
         if invoice_number not in fortnox.booked:
             raise UpstreamRejected("fortnox", "The invoice must be booked to be credited", 400, "2000000")
-        if invoice_number in fortnox.credits:
+        if invoice_number in fortnox.credits or fortnox.partial_credits.get(invoice_number):
             raise UpstreamRejected("fortnox", "The invoice is credited already", 400, "2000000")
         number = str(900 + len(fortnox.credits))
         fortnox.credits[invoice_number] = number
@@ -471,6 +477,106 @@ class FakeFortnoxSettlements:
         amount = payment["amount"]
         assert isinstance(amount, Decimal)
         return FortnoxPayment(number, amount, bool(payment["booked"]), Exchange("GET payments", number))
+
+
+def _rows_of(draft: OrderDraft) -> tuple[FortnoxRow, ...]:
+    return tuple(
+        FortnoxRow(
+            str(index + 1), r.article_number, r.description, r.quantity, r.price, r.vat, r.account_number, r.unit
+        )
+        for index, r in enumerate(draft.rows)
+    )
+
+
+class FakeFortnoxDocuments:
+    """FortnoxDocuments over a FakeFortnox: an invoice has its order's rows; an invoiced order is not updated; the
+    full credit (FakeFortnoxSettlements.credit_invoice) and the credit invoices of rows are its credits."""
+
+    def __init__(self, fortnox: FakeFortnox) -> None:
+        self._fortnox = fortnox
+
+    def order(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        fortnox = self._fortnox
+        draft = fortnox.orders.get(number)
+        if draft is None:
+            return None
+        return FortnoxDocument(
+            number,
+            _rows_of(draft),
+            draft.freight or Decimal(0),
+            Exchange(f"GET /3/orders/{number}", "rows"),
+            invoice_number=fortnox.invoice_of.get(number),
+            cancelled=number in fortnox.cancelled,
+        )
+
+    def update_order(
+        self, tenant_id: str, number: str, rows: Sequence[RowPut], freight: Decimal | None, head: OrderHead | None
+    ) -> FortnoxDocument:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "update")
+        if number in fortnox.invoice_of or number in fortnox.cancelled:
+            raise UpstreamRejected("fortnox", "The order is locked", 400, "2000000")
+        current = {row.row_id: row for row in _rows_of(fortnox.orders[number])}
+        new_rows = []
+        for put in rows:
+            if put.row is not None:
+                new_rows.append(put.row)
+            else:
+                kept = current[put.row_id]
+                new_rows.append(OrderRow(kept.article_number, kept.description, kept.quantity, kept.price, kept.vat))
+        draft = fortnox.orders[number]
+        fortnox.orders[number] = dataclasses.replace(
+            draft, rows=tuple(new_rows), freight=freight if freight is not None else draft.freight
+        )
+        fortnox.order_updates.append(number)
+        _one_shot(fortnox.fail_after, "update")
+        answered = self.order(tenant_id, number)
+        assert answered is not None
+        return answered
+
+    def invoice(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        fortnox = self._fortnox
+        order_number = fortnox.invoices.get(number)
+        if order_number is None:
+            return None
+        draft = fortnox.orders[order_number]
+        return FortnoxDocument(
+            number,
+            _rows_of(draft),
+            draft.freight or Decimal(0),
+            Exchange(f"GET /3/invoices/{number}", "rows"),
+            cancelled=number in fortnox.cancelled_invoices,
+            booked=number in fortnox.booked,
+            customer_number=draft.customer_number,
+            currency=draft.currency,
+        )
+
+    def credits_of(self, tenant_id: str, key: str, invoice_number: str) -> list[FortnoxDocument]:
+        fortnox = self._fortnox
+        found = []
+        invoice = self.invoice(tenant_id, invoice_number)
+        if invoice_number in fortnox.credits and invoice is not None:
+            negated = tuple(dataclasses.replace(r, quantity=-r.quantity) for r in invoice.rows)
+            found.append(
+                FortnoxDocument(fortnox.credits[invoice_number], negated, -invoice.freight, Exchange("GET", ""))
+            )
+        for number, rows, freight in fortnox.partial_credits.get(invoice_number, []):
+            found.append(FortnoxDocument(number, rows, -freight, Exchange("GET", ""), credit=True))
+        return found
+
+    def create_credit(
+        self, tenant_id: str, invoice: FortnoxDocument, key: str, rows: Sequence[CreditRow], freight: Decimal
+    ) -> FortnoxInvoiceRef:
+        fortnox = self._fortnox
+        _one_shot(fortnox.fail_before, "credit_rows")
+        if invoice.number not in fortnox.booked:
+            raise UpstreamRejected("fortnox", "The invoice must be booked to be credited", 400, "2000000")
+        number = str(800 + sum(len(c) for c in fortnox.partial_credits.values()))
+        negated = tuple(dataclasses.replace(r.invoiced, row_id=None, quantity=-r.quantity) for r in rows)
+        fortnox.partial_credits.setdefault(invoice.number, []).append((number, negated, freight))
+        fortnox.settlement_writes.append(f"credit rows {invoice.number}")
+        _one_shot(fortnox.fail_after, "credit_rows")
+        return FortnoxInvoiceRef(number, Exchange("POST /3/invoices", number))
 
 
 class FakeRegisters:
@@ -530,6 +636,7 @@ def services(
         fortnox_invoices=FakeFortnoxInvoices(fortnox),
         fortnox_registers=FakeRegisters(fortnox),
         fortnox_settlements=FakeFortnoxSettlements(fortnox),
+        fortnox_documents=FakeFortnoxDocuments(fortnox),
     )
 
 
@@ -537,6 +644,12 @@ def services(
 def fortnox_after_invoicing(fortnox: FakeFortnox) -> tuple[FakeFortnoxInvoices, FakeFortnoxSettlements]:
     """The invoices and settlements ports over the test's FakeFortnox, for tests that build the service themselves."""
     return FakeFortnoxInvoices(fortnox), FakeFortnoxSettlements(fortnox)
+
+
+@pytest.fixture
+def fortnox_documents(fortnox: FakeFortnox) -> FakeFortnoxDocuments:
+    """The documents port over the test's FakeFortnox, for tests that build the service themselves."""
+    return FakeFortnoxDocuments(fortnox)
 
 
 @pytest.fixture

@@ -233,6 +233,7 @@ class DocumentRow:
     vat: Decimal | None
     total: Decimal | None
     unit: str | None
+    account_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -273,6 +274,7 @@ class Invoice:
     round_off: Decimal | None
     rows: tuple[DocumentRow, ...]
     raw: Json = field(repr=False)
+    freight: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +379,7 @@ def _rows(records: Any) -> tuple[DocumentRow, ...]:
             vat=decimal_of(row.get("VAT")),
             total=decimal_of(row.get("Total")),
             unit=text_of(row.get("Unit")),
+            account_number=int_of(row.get("AccountNumber")) or None,
         )
         for row in records
         if isinstance(row, dict)
@@ -428,6 +431,7 @@ def _invoice(record: Json) -> Invoice:
         round_off=decimal_of(record.get("RoundOff")),
         rows=_rows(record.get("InvoiceRows")),
         raw=record,
+        freight=decimal_of(record.get("Freight")),
     )
 
 
@@ -1049,6 +1053,42 @@ class FortnoxClient:
             if _same_text(invoice.external_invoice_reference1, reference):
                 return invoice
         return None
+
+    def invoices_by_external_reference(self, tenant_id: str, reference: str) -> list[Invoice]:
+        """Every invoice, credit invoices included, whose ExternalInvoiceReference1 is exactly `reference` (full
+        records: the list view has no rows)."""
+        found: list[Invoice] = []
+        for record in self._iterate(
+            tenant_id,
+            "/3/invoices",
+            "Invoices",
+            {"externalinvoicereference1": reference},
+            action="search invoices by reference",
+        ):
+            number = text_of(record.get("DocumentNumber"))
+            if "ExternalInvoiceReference1" in record and not _same_text(
+                text_of(record.get("ExternalInvoiceReference1")), reference
+            ):
+                continue
+            invoice = self.get_invoice(tenant_id, number) if number else None
+            if invoice is not None and _same_text(invoice.external_invoice_reference1, reference):
+                found.append(invoice)
+        return found
+
+    def create_invoice(self, tenant_id: str, fields: Mapping[str, Any]) -> Invoice:
+        """POST /3/invoices (a direct invoice, or a credit invoice with CreditInvoiceReference); never repeated:
+        after OutcomeUnknown, find it by ExternalInvoiceReference1."""
+        record = self._record(
+            tenant_id,
+            "POST",
+            "/3/invoices",
+            "Invoice",
+            action="create the invoice",
+            safe_to_repeat=False,
+            body={"Invoice": {"InvoiceRows": [], **fields}},
+        )
+        assert record is not None
+        return _invoice(record)
 
     def get_invoice(self, tenant_id: str, number: str) -> Invoice | None:
         record = self._record(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,13 +11,16 @@ from typing import Any, Final
 
 from bridge_orders.app.ports import (
     AttachedInvoice,
+    FortnoxDocument,
     FortnoxInvoiceRef,
     FortnoxInvoiceState,
     FortnoxOrderState,
     FortnoxOrderSummary,
     FortnoxPayment,
+    OrderHead,
     UnknownCustomer,
 )
+from bridge_orders.domain.after_transfer import CreditRow, FortnoxRow, RowPut
 from bridge_orders.domain.ikas_order import (
     AttributeValues,
     IkasAddress,
@@ -33,10 +36,19 @@ from bridge_orders.domain.ikas_order import (
     IkasTaxLine,
     IkasUnit,
 )
-from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
+from bridge_orders.domain.mapping import CustomerDraft, OrderDraft, OrderRow
 from bridge_orders.domain.order_record import Exchange
 from bridge_platform.errors import OutcomeUnknown, UpstreamError, UpstreamRejected, UpstreamUnavailable
-from bridge_upstreams.fortnox.client import FortnoxClient, InvoicePayment, Order, decimal_of, dumps
+from bridge_upstreams.fortnox.client import (
+    DocumentRow,
+    FortnoxClient,
+    Invoice,
+    InvoicePayment,
+    Order,
+    decimal_of,
+    dumps,
+    text_of,
+)
 from bridge_upstreams.ikas import models as m
 from bridge_upstreams.ikas.client import IkasClient
 
@@ -143,6 +155,9 @@ def ikas_order_of(order: m.Order) -> IkasOrder:
             IkasInvoice(i.id, i.number, i.app_id or None, i.store_app_id or None, i.created_at) for i in order.invoices
         ),
         payment_methods=tuple(IkasPaymentMethod(p.type, p.amount) for p in order.payment_methods),
+        refunded_shipping_lines=tuple(
+            IkasShippingLine(s.title, s.final_price, s.tax_rate) for s in order.shipping_lines if s.is_refunded
+        ),
     )
 
 
@@ -491,6 +506,177 @@ class HttpFortnoxSettlements:
             "Booked": bool(payment.booked),
         }
         return dumps({"InvoicePayment": {k: v for k, v in shown.items() if v is not None}}).decode()
+
+
+def _row_fields(row: OrderRow, quantity: Decimal, *, order: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {"Description": row.description, "DeliveredQuantity": quantity, "Price": row.price}
+    fields["VAT"] = row.vat
+    if order:
+        fields["OrderedQuantity"] = quantity
+    if row.article_number:
+        fields["ArticleNumber"] = row.article_number
+    if row.account_number is not None:
+        fields["AccountNumber"] = row.account_number
+    if row.unit:
+        fields["Unit"] = row.unit
+    return fields
+
+
+def _fortnox_row(row: DocumentRow) -> FortnoxRow:
+    return FortnoxRow(
+        row.row_id,
+        row.article_number,
+        row.description or "",
+        row.delivered_quantity or Decimal(0),
+        row.price or Decimal(0),
+        row.vat or Decimal(0),
+        row.account_number,
+        row.unit,
+    )
+
+
+def _rows_shown(rows: tuple[FortnoxRow, ...]) -> list[dict[str, Any]]:
+    return [
+        {"RowId": r.row_id, "ArticleNumber": r.article_number, "DeliveredQuantity": r.quantity, "Price": r.price}
+        for r in rows
+    ]
+
+
+def _order_document(order: Order, request: str) -> FortnoxDocument:
+    rows = tuple(_fortnox_row(r) for r in order.rows)
+    shown = {"DocumentNumber": order.number, "Freight": order.freight, "OrderRows": _rows_shown(rows)}
+    return FortnoxDocument(
+        number=order.number,
+        rows=rows,
+        freight=order.freight or Decimal(0),
+        exchange=Exchange(request, dumps({"Order": shown}).decode()),
+        invoice_number=order.invoice_reference,
+        cancelled=bool(order.cancelled),
+        total=order.total,
+    )
+
+
+def _invoice_document(invoice: Invoice, request: str) -> FortnoxDocument:
+    rows = tuple(_fortnox_row(r) for r in invoice.rows)
+    shown = {
+        "DocumentNumber": invoice.number,
+        "Credit": bool(invoice.credit),
+        "Booked": bool(invoice.booked),
+        "Freight": invoice.freight,
+        "Total": invoice.total,
+        "InvoiceRows": _rows_shown(rows),
+    }
+    return FortnoxDocument(
+        number=invoice.number,
+        rows=rows,
+        freight=invoice.freight or Decimal(0),
+        exchange=Exchange(request, dumps({"Invoice": shown}).decode()),
+        cancelled=bool(invoice.cancelled),
+        booked=bool(invoice.booked),
+        credit=bool(invoice.credit),
+        total=invoice.total,
+        customer_number=invoice.customer_number,
+        currency=invoice.currency,
+        vat_included=invoice.vat_included is not False,
+        your_order_number=text_of(invoice.raw.get("YourOrderNumber")),
+        language=text_of(invoice.raw.get("Language")),
+    )
+
+
+class HttpFortnoxDocuments:
+    """FortnoxDocuments over the Fortnox REST API v3 (fortnox-api.md §5.5, §5.6)."""
+
+    def __init__(self, client: FortnoxClient) -> None:
+        self._client = client
+
+    def order(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        request = f"GET /3/orders/{number}"
+        with _request_on_failure(request):
+            order = self._client.get_order(tenant_id, number)
+        return _order_document(order, request) if order is not None else None
+
+    def update_order(
+        self, tenant_id: str, number: str, rows: Sequence[RowPut], freight: Decimal | None, head: OrderHead | None
+    ) -> FortnoxDocument:
+        sent: list[dict[str, Any]] = []
+        for put in rows:
+            fields = _row_fields(put.row, put.row.quantity, order=True) if put.row is not None else {}
+            if put.row_id is not None:
+                fields = {"RowId": int(put.row_id) if put.row_id.isdigit() else put.row_id, **fields}
+            sent.append(fields)
+        body: dict[str, Any] = {"OrderRows": sent}
+        if freight is not None:
+            body["Freight"] = freight
+        if head is not None:
+            body.update(
+                CustomerName=head.name,
+                Address1=head.address1,
+                Address2=head.address2,
+                ZipCode=head.zip_code,
+                City=head.city,
+            )
+        request = f"PUT /3/orders/{number} {dumps({'Order': body}).decode()}"
+        with _request_on_failure(request):
+            order = self._client.update_order(tenant_id, number, body)
+        return _order_document(order, request)
+
+    def invoice(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        request = f"GET /3/invoices/{number}"
+        with _request_on_failure(request):
+            invoice = self._client.get_invoice(tenant_id, number)
+        return _invoice_document(invoice, request) if invoice is not None else None
+
+    def credits_of(self, tenant_id: str, key: str, invoice_number: str) -> list[FortnoxDocument]:
+        request = f"GET /3/invoices?externalinvoicereference1={key}"
+        with _request_on_failure(request):
+            invoices = self._client.invoices_by_external_reference(tenant_id, key)
+        return [
+            _invoice_document(i, request)
+            for i in invoices
+            if i.credit and i.credit_invoice_reference == invoice_number and not i.cancelled
+        ]
+
+    def create_credit(
+        self, tenant_id: str, invoice: FortnoxDocument, key: str, rows: Sequence[CreditRow], freight: Decimal
+    ) -> FortnoxInvoiceRef:
+        credit_rows = []
+        for credit in rows:
+            row = credit.invoiced
+            fields: dict[str, Any] = {
+                "Description": row.description,
+                "DeliveredQuantity": -credit.quantity,
+                "Price": row.price,
+                "VAT": row.vat,
+            }
+            if row.article_number:
+                fields["ArticleNumber"] = row.article_number
+            if row.account_number is not None:
+                fields["AccountNumber"] = row.account_number
+            if row.unit:
+                fields["Unit"] = row.unit
+            credit_rows.append(fields)
+        number = invoice.number
+        body: dict[str, Any] = {
+            "CustomerNumber": invoice.customer_number,
+            "CreditInvoiceReference": int(number) if number.isdigit() else number,
+            "ExternalInvoiceReference1": key,
+            "Currency": invoice.currency,
+            "VATIncluded": invoice.vat_included,
+            "InvoiceRows": credit_rows,
+        }
+        if invoice.your_order_number:
+            body["YourOrderNumber"] = invoice.your_order_number
+        if invoice.language:
+            body["Language"] = invoice.language
+        if freight:
+            body["Freight"] = -freight
+        request = f"POST /3/invoices {dumps({'Invoice': body}).decode()}"
+        with _request_on_failure(request):
+            credit_invoice = self._client.create_invoice(tenant_id, body)
+        return FortnoxInvoiceRef(
+            credit_invoice.number,
+            Exchange(request, f"Invoice {credit_invoice.number}, Credit: true, Total {credit_invoice.total}"),
+        )
 
 
 class HttpFortnoxRegisters:

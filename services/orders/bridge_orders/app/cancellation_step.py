@@ -6,20 +6,21 @@ claimed and committed before any write, like the document steps (document_steps.
 - cancel_fortnox_order: the Fortnox order. Cancelled already: done. Invoiced meanwhile (by the merchant, or by a
   createinvoice whose answer was lost): the invoice is recorded, and the credit follows in the same call. Otherwise
   `PUT …/cancel`.
-- credit_invoice: the invoice. A CreditInvoiceReference: credited already, by this step's lost answer or by hand,
-  so a credit happens once. Cancelled in Fortnox: nothing to credit. Otherwise it is bookkept first when it is not
-  (Fortnox credits booked invoices only, and an invoice once bookkept cannot be cancelled: fortnox-api.md §5.6;
-  Booked is read first, a second bookkeep is refused), then `PUT …/credit`.
+- credit_invoice: CreditTakenBack (changes_step.py) credits whatever of the invoice its credit invoices do not
+  credit yet: Fortnox's own credit action when nothing is credited, else a credit invoice of the rest (after a
+  partial refund). Cancelled in Fortnox: nothing to credit. The invoice is bookkept first when it is not (Fortnox
+  credits booked invoices only, and an invoice once bookkept cannot be cancelled: fortnox-api.md §5.6).
 A lost answer is looked up after the settling time (the record's rules), never written blindly again.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
+from bridge_orders.app.changes_step import CreditTakenBack
 from bridge_orders.app.document_steps import (
     CANCELLED,
-    CREDITED,
     DONE,
     FOUND,
     DocumentSteps,
@@ -29,7 +30,7 @@ from bridge_orders.app.document_steps import (
 )
 from bridge_orders.app.ports import FortnoxInvoices, FortnoxSettlements, UnitOfWorkFactory
 from bridge_orders.domain.ikas_order import IkasOrder
-from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, CREDIT_INVOICE, Exchange, StepCall
+from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, Exchange, StepCall
 from bridge_orders.domain.settings import OrderSettings
 
 CANCELLED_STATUS: Final = "CANCELLED"
@@ -48,8 +49,10 @@ class FollowCancellation:
         steps: DocumentSteps,
         orders: FortnoxInvoices,
         fortnox: FortnoxSettlements,
+        credit: CreditTakenBack,
     ) -> None:
         self._uow_for, self._steps, self._orders, self._fortnox = uow_for, steps, orders, fortnox
+        self._credit_taken_back = credit
 
     @staticmethod
     def applies(order: IkasOrder, settings: OrderSettings) -> bool:
@@ -110,43 +113,5 @@ class FollowCancellation:
         return self._steps.run_step(tenant_id, ikas_order_id, CANCEL_FORTNOX_ORDER, False, work)
 
     def _credit(self, tenant_id: str, ikas_order_id: str) -> StepResult:
-        def work(call: StepCall) -> StepDone:
-            number = call.fortnox_invoice_number
-            assert number is not None  # claim_step checked it
-            invoice = self._fortnox.invoice_state(tenant_id, number)
-            if invoice is None:
-                raise StepFailed(
-                    f"Fortnox has no invoice {number} any more, so it cannot be credited", "check it in Fortnox"
-                )
-            if invoice.credit_invoice_number:
-                credit = invoice.credit_invoice_number
-                return StepDone(
-                    lambda r, at: r.record_credited(
-                        call.claim_token, credit, found=True, at=at, exchange=invoice.exchange
-                    ),
-                    FOUND,
-                    False,
-                )
-            if invoice.cancelled:
-                detail = f"Fortnox invoice {number} is cancelled: there is nothing to credit"
-                return StepDone(
-                    lambda r, at: r.record_cancelled(
-                        call.claim_token, detail, found=True, at=at, exchange=invoice.exchange
-                    ),
-                    FOUND,
-                    False,
-                )
-            exchanges = [invoice.exchange]
-            if not invoice.booked:
-                exchanges.append(self._fortnox.bookkeep_invoice(tenant_id, number))
-            credited = self._fortnox.credit_invoice(tenant_id, number)
-            exchange = _joined([*exchanges, credited.exchange])
-            return StepDone(
-                lambda r, at: r.record_credited(
-                    call.claim_token, credited.number, found=False, at=at, exchange=exchange
-                ),
-                CREDITED,
-                True,
-            )
-
-        return self._steps.run_step(tenant_id, ikas_order_id, CREDIT_INVOICE, False, work)
+        # Everything invoiced is credited: what earlier credits (a partial refund, a lost answer) did not yet.
+        return self._credit_taken_back(tenant_id, ikas_order_id, (), Decimal(0), everything=True, followed=None)

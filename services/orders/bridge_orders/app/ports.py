@@ -9,6 +9,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bridge_orders.domain.after_transfer import CreditRow, FortnoxRow, RowPut
 from bridge_orders.domain.customers import CachedCustomer
 from bridge_orders.domain.ikas_order import AttributeValues, IkasOrder
 from bridge_orders.domain.mapping import CustomerDraft, OrderDraft
@@ -251,6 +252,70 @@ class FortnoxSettlements(Protocol):
 
     def cancel_order(self, tenant_id: str, order_number: str) -> Exchange:
         """PUT /3/orders/{n}/cancel (an order not invoiced)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FortnoxDocument:
+    """A Fortnox order or invoice as §5b compares it: its rows (RowIds as just read), freight and state."""
+
+    number: str
+    rows: tuple[FortnoxRow, ...]
+    freight: Decimal
+    exchange: Exchange
+    invoice_number: str | None = None  # an order's InvoiceReference
+    cancelled: bool = False
+    booked: bool = False
+    credit: bool = False
+    total: Decimal | None = None
+    # the head a credit invoice of an invoice repeats
+    customer_number: str | None = None
+    currency: str | None = None
+    vat_included: bool = True
+    your_order_number: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderHead:
+    """The Fortnox order's address fields an ikas edit may change (the billing address)."""
+
+    name: str
+    address1: str
+    address2: str
+    zip_code: str
+    city: str
+
+
+class FortnoxDocuments(Protocol):
+    """The rows of one tenant's Fortnox orders and invoices, and the writes that follow ikas after transfer
+    (fortnox-api.md §5.5, §5.6). No write is repeated by the adapter: a lost answer is OutcomeUnknown, resolved by
+    reading again. Every failed call's UpstreamError carries the redacted request in `extra["request"]`."""
+
+    def order(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        """None when Fortnox has no such order."""
+        ...
+
+    def update_order(
+        self, tenant_id: str, number: str, rows: Sequence[RowPut], freight: Decimal | None, head: OrderHead | None
+    ) -> FortnoxDocument:
+        """PUT /3/orders/{n} with the rows (RowId rules), the freight when given and the head when given; the
+        order as Fortnox answers it (its new RowIds)."""
+        ...
+
+    def invoice(self, tenant_id: str, number: str) -> FortnoxDocument | None:
+        """None when Fortnox has no such invoice."""
+        ...
+
+    def credits_of(self, tenant_id: str, key: str, invoice_number: str) -> list[FortnoxDocument]:
+        """Every credit invoice of the invoice: those carrying the order's key (a credit copies it) whose
+        CreditInvoiceReference is the invoice, whoever made them."""
+        ...
+
+    def create_credit(
+        self, tenant_id: str, invoice: FortnoxDocument, key: str, rows: Sequence[CreditRow], freight: Decimal
+    ) -> FortnoxInvoiceRef:
+        """POST /3/invoices: a credit invoice of the (booked) invoice for the rows and freight given."""
         ...
 
 

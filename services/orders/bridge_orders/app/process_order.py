@@ -4,9 +4,11 @@ ExportOrder makes the Fortnox order (exactly once); then, per the settings, Docu
 (orders.create_invoice), ask Fortnox to e-mail it (orders.send_invoice_email) and attach its PDF to the ikas order
 (automatically once the invoice exists); then RegisterPayment pays the invoice of a paid order
 (orders.register_payments, §5b). An order cancelled in ikas gets no further documents: FollowCancellation cancels
-its Fortnox order, or credits its invoice (orders.follow_cancellations, §5b). Every step is its own intent with a
-claim and a look-up first, so ProcessOrder may be called again at any time, by any worker, after any crash: what is
-done is never done twice, and what was interrupted is resumed (or, for the e-mail, reported as unknown).
+its Fortnox order, or credits its invoice (orders.follow_cancellations, §5b). Edits, refunds and partial
+cancellations go through FollowChanges before the documents' steps (changes_step.py). Every step is its own
+intent with a claim and a look-up first, so ProcessOrder may be called again at any time, by any worker, after
+any crash: what is done is never done twice, and what was interrupted is resumed (or, for the e-mail, reported as
+unknown).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bridge_orders.app.cancellation_step import FollowCancellation
+from bridge_orders.app.changes_step import FollowChanges
 from bridge_orders.app.document_steps import DocumentSteps, StepResult
 from bridge_orders.app.export_order import ALREADY_SENT, CREATED, FOUND, ExportOrder, ExportOrderRequest
 from bridge_orders.app.payment_step import RegisterPayment
@@ -56,9 +59,10 @@ class ProcessOrder:
         steps: DocumentSteps,
         payment: RegisterPayment,
         cancellation: FollowCancellation,
+        changes: FollowChanges,
     ) -> None:
         self._uow_for, self._export, self._steps = uow_for, export, steps
-        self._payment, self._cancellation = payment, cancellation
+        self._payment, self._cancellation, self._changes = payment, cancellation, changes
 
     def __call__(self, request: ProcessOrderRequest) -> ProcessOrderResult:
         exported = self._export(
@@ -75,7 +79,10 @@ class ProcessOrder:
             # Cancelled in ikas: no further documents; the Fortnox order is cancelled, or its invoice credited (§5b).
             cancelled = self._cancellation(request.tenant_id, order)
             return combined(request.ikas_order_id, exported.outcome, exported.status, exported.reason, wrote, cancelled)
-        steps = self._steps.follow_up(
+        # Edits, refunds and partial cancellations since the documents were made: the Fortnox order updated before
+        # invoicing, the rows taken back credited after (§5b); first, so an invoice made next has the new rows.
+        steps = self._changes(request.tenant_id, order, settings) if order is not None else []
+        steps += self._steps.follow_up(
             request.tenant_id,
             request.ikas_order_id,
             settings,

@@ -154,6 +154,8 @@ class IkasOrder:
     gift_package_lines: tuple[IkasGiftPackageLine, ...] = ()
     invoices: tuple[IkasInvoice, ...] = ()
     payment_methods: tuple[IkasPaymentMethod, ...] = ()
+    # Shipping the buyer got back (isRefunded): not charged by the order's rows, credited after invoicing (§5b).
+    refunded_shipping_lines: tuple[IkasShippingLine, ...] = ()
 
     @property
     def payment_method_type(self) -> str | None:

@@ -16,8 +16,9 @@ Exactly once rests on three rules kept here:
 After an unknown outcome the claim is held for a settling time, so a request still in flight upstream lands
 before anyone looks again. The steps run one at a time per record (one claim), in order: the Fortnox order, its
 invoice, the e-mail, the PDF on the ikas order; after them §5b's `register_payment`, and for an order cancelled
-in ikas `cancel_fortnox_order` or `credit_invoice` (refunds and edits are to become further steps of the same
-kind). `fortnox_state` follows the Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`, `credited`,
+in ikas `cancel_fortnox_order` or `credit_invoice`, for refunds and partial cancellations `credit_invoice` (the
+rows taken back), and for edits before invoicing `update_fortnox_order` (domain/after_transfer.py).
+`fortnox_state` follows the Fortnox documents (`order`, `invoiced`, `paid`, `cancelled`, `credited`,
 `partially_credited`).
 """
 
@@ -46,13 +47,14 @@ FORTNOX_INVOICED: Final = "invoiced"
 FORTNOX_PAID: Final = "paid"
 FORTNOX_CANCELLED: Final = "cancelled"
 FORTNOX_CREDITED: Final = "credited"
+FORTNOX_PARTIALLY_CREDITED: Final = "partially_credited"
 FORTNOX_STATES: Final = (
     FORTNOX_ORDER,
     FORTNOX_INVOICED,
     FORTNOX_PAID,
     FORTNOX_CANCELLED,
     FORTNOX_CREDITED,
-    "partially_credited",
+    FORTNOX_PARTIALLY_CREDITED,
 )
 # The states after which nothing is paid any more (a cancelled or credited order is not paid by Bridge).
 _SETTLED: Final = frozenset({FORTNOX_PAID, FORTNOX_CANCELLED, FORTNOX_CREDITED})
@@ -66,6 +68,7 @@ ATTACH_INVOICE_PDF: Final = "attach_invoice_pdf"
 REGISTER_PAYMENT: Final = "register_payment"
 CANCEL_FORTNOX_ORDER: Final = "cancel_fortnox_order"
 CREDIT_INVOICE: Final = "credit_invoice"
+UPDATE_FORTNOX_ORDER: Final = "update_fortnox_order"
 STEPS: Final = (
     CREATE_FORTNOX_ORDER,
     CREATE_INVOICE,
@@ -74,6 +77,7 @@ STEPS: Final = (
     REGISTER_PAYMENT,
     CANCEL_FORTNOX_ORDER,
     CREDIT_INVOICE,
+    UPDATE_FORTNOX_ORDER,
 )
 # What a step's success proves done as well: the e-mail and the attachment need the invoice, which needs the
 # order; the e-mail and the attachment are independent of each other.
@@ -85,6 +89,7 @@ _PROVES_DONE: Final = {
     REGISTER_PAYMENT: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, REGISTER_PAYMENT}),
     CANCEL_FORTNOX_ORDER: frozenset({CREATE_FORTNOX_ORDER, CANCEL_FORTNOX_ORDER}),
     CREDIT_INVOICE: frozenset({CREATE_FORTNOX_ORDER, CREATE_INVOICE, REGISTER_PAYMENT, CREDIT_INVOICE}),
+    UPDATE_FORTNOX_ORDER: frozenset({CREATE_FORTNOX_ORDER, UPDATE_FORTNOX_ORDER}),
 }
 
 FULFILLED_PACKAGE_STATUSES: Final = frozenset({"FULFILLED", "DELIVERED"})
@@ -106,6 +111,7 @@ _UNCONFIRMED: Final = {
     REGISTER_PAYMENT: "Fortnox did not confirm whether the payment was registered and bookkept",
     CANCEL_FORTNOX_ORDER: "Fortnox did not confirm whether the order was cancelled",
     CREDIT_INVOICE: "Fortnox did not confirm whether the invoice was credited",
+    UPDATE_FORTNOX_ORDER: "Fortnox did not confirm whether the order's rows were updated",
 }
 _LOOKED_UP: Final = {
     CREATE_FORTNOX_ORDER: "Bridge looks the order up in Fortnox before it tries again; nothing is created twice",
@@ -119,7 +125,12 @@ _LOOKED_UP: Final = {
     ),
     CANCEL_FORTNOX_ORDER: "Bridge reads the Fortnox order's Cancelled flag before it tries again",
     CREDIT_INVOICE: (
-        "Bridge reads the invoice's CreditInvoiceReference before it tries again; nothing is credited twice"
+        "Bridge reads the invoice's credit invoices before it tries again and credits only what they do not; "
+        "nothing is credited twice"
+    ),
+    UPDATE_FORTNOX_ORDER: (
+        "Bridge reads the Fortnox order's rows again before it tries again; an update sets the rows, so it is "
+        "never applied twice"
     ),
 }
 EMAIL_UNKNOWN_HINT: Final = (
@@ -189,7 +200,7 @@ class Attempt:
     at: datetime
     step: str
     # started | resumed | created | found | unknown | failed | refused | waiting | paused | sent | attached |
-    # cancelled | credited
+    # cancelled | credited | updated | edited_after_invoice
     outcome: str
     detail: str = ""
     request: str = ""
@@ -250,6 +261,11 @@ class OrderRecord:
         self.claim_token: str | None = None
         self.claim_expires_at: datetime | None = None
         self.timeline: tuple[Attempt, ...] = ()
+        # What Bridge last made the Fortnox documents agree with (after_transfer.Followed as JSON); None until the
+        # Fortnox order exists and §5b first looked.
+        self.followed: dict[str, str] | None = None
+        self.edited_after_invoice = False
+        self.edit_advice: str | None = None
         self.created_at = at
         self.updated_at = at
 
@@ -382,9 +398,14 @@ class OrderRecord:
         self._check_free(token, now)
         if self.fortnox_order_number is None:
             raise StepNotPossible(self.ikas_order_id, "the order is not in Fortnox yet: send it first")
-        if step == CANCEL_FORTNOX_ORDER and self.fortnox_invoice_number is not None:
-            raise StepNotPossible(self.ikas_order_id, "the Fortnox order is invoiced: its invoice is credited instead")
-        if step not in (CREATE_INVOICE, CANCEL_FORTNOX_ORDER) and self.fortnox_invoice_number is None:
+        if step in (CANCEL_FORTNOX_ORDER, UPDATE_FORTNOX_ORDER) and self.fortnox_invoice_number is not None:
+            raise StepNotPossible(
+                self.ikas_order_id, "the Fortnox order is invoiced: its invoice is credited (or flagged) instead"
+            )
+        if (
+            step not in (CREATE_INVOICE, CANCEL_FORTNOX_ORDER, UPDATE_FORTNOX_ORDER)
+            and self.fortnox_invoice_number is None
+        ):
             raise StepNotPossible(self.ikas_order_id, "the Fortnox order has no invoice yet: create the invoice first")
         leftover = self.intent
         if leftover == SEND_INVOICE_EMAIL:
@@ -399,9 +420,10 @@ class OrderRecord:
             CREATE_INVOICE: self.fortnox_invoice_number is not None,
             SEND_INVOICE_EMAIL: self.invoice_email_state != EMAIL_NOT_REQUESTED and not again,
             ATTACH_INVOICE_PDF: self.invoice_attached_at is not None and not again,
-            REGISTER_PAYMENT: self.fortnox_state in _SETTLED,
+            REGISTER_PAYMENT: self.fortnox_state in _SETTLED or self._paid_before(),
             CANCEL_FORTNOX_ORDER: self.fortnox_state in _UNDONE,
             CREDIT_INVOICE: self.fortnox_state in _UNDONE,
+            UPDATE_FORTNOX_ORDER: self.fortnox_state in _UNDONE,
         }[step]
         if done:
             return None
@@ -470,18 +492,62 @@ class OrderRecord:
         self._settle_status(at)
 
     def record_credited(
-        self, token: str, credit_number: str, *, found: bool, at: datetime, exchange: Exchange | None = None
+        self,
+        token: str,
+        credit_number: str,
+        *,
+        found: bool,
+        at: datetime,
+        exchange: Exchange | None = None,
+        whole: bool = True,
+        followed: dict[str, str] | None = None,
+        detail: str = "",
     ) -> None:
-        """The invoice is credited by the credit invoice `credit_number` (`found`: by its CreditInvoiceReference)."""
+        """The invoice is credited by the credit invoice `credit_number` (`found`: credited already, by the look-up
+        of its credit invoices). `whole`: the credits now cover the whole invoice; otherwise it is partially
+        credited. `followed`: what the documents now agree with (§5b)."""
         self._check_claim(token, at)
-        self.fortnox_state = FORTNOX_CREDITED
+        self.fortnox_state = FORTNOX_CREDITED if whole else FORTNOX_PARTIALLY_CREDITED
+        if followed is not None:
+            self.followed = dict(followed)
         self._release()
         self._clear_error(CREDIT_INVOICE)
-        detail = f"invoice {self.fortnox_invoice_number} credited by credit invoice {credit_number}" + (
-            " (found by its CreditInvoiceReference)" if found else ""
+        detail = detail or f"invoice {self.fortnox_invoice_number} credited by credit invoice {credit_number}" + (
+            " (found among the invoice's credit invoices)" if found else ""
         )
         self._log_outcome(at, CREDIT_INVOICE, "found" if found else "credited", detail, exchange)
         self._settle_status(at)
+
+    def record_updated(
+        self,
+        token: str,
+        followed: dict[str, str],
+        detail: str,
+        *,
+        found: bool,
+        at: datetime,
+        exchange: Exchange | None = None,
+    ) -> None:
+        """The Fortnox order's rows (and freight) are the ikas order's again (`found`: they were already)."""
+        self._check_claim(token, at)
+        self.followed = dict(followed)
+        self._release()
+        self._clear_error(UPDATE_FORTNOX_ORDER)
+        self._log_outcome(at, UPDATE_FORTNOX_ORDER, "found" if found else "updated", detail, exchange)
+        self._settle_status(at)
+
+    def follow(self, followed: dict[str, str], at: datetime) -> None:
+        """What the Fortnox documents agree with, without a write: the baseline, or a change Bridge does not follow
+        (a refund with follow_refunds off)."""
+        self.followed = dict(followed)
+        self.updated_at = at
+
+    def flag_edited_after_invoice(self, followed: dict[str, str], changes: str, advice: str, at: datetime) -> None:
+        """The ikas order was edited after its invoice was made: shown on the order, logged once per edit."""
+        self.followed = dict(followed)
+        self.edited_after_invoice, self.edit_advice = True, advice
+        self._log(Attempt(at, UPDATE_FORTNOX_ORDER, "edited_after_invoice", f"{changes}. {advice}"))
+        self.updated_at = at
 
     def payment_waits(self, error: OrderError) -> None:
         """The payment cannot be registered until the merchant acts (an unmapped payment method): the note is
@@ -542,6 +608,12 @@ class OrderRecord:
         )
         if failed is None or failed in _PROVES_DONE[succeeded]:
             self.error = None
+
+    def _paid_before(self) -> bool:
+        """A partial credit after the payment leaves the state partially_credited: the payment is still done."""
+        return self.fortnox_state == FORTNOX_PARTIALLY_CREDITED and any(
+            a.step == REGISTER_PAYMENT and a.outcome in ("created", "found") for a in self.timeline
+        )
 
     def _release(self) -> None:
         self.intent = self.claim_token = self.claim_expires_at = None

@@ -171,6 +171,8 @@ def order_to_proto(record: OrderRecord, store_url: str, *, with_timeline: bool) 
         ikas_total=_money(record.ikas_total),
         fortnox_total=_money(record.fortnox_total),
         totals_match=record.totals_match,
+        edited_after_invoice=record.edited_after_invoice,
+        edit_advice=record.edit_advice or "",
         totals_explanation=record.totals_explanation or "",
         timeline=[
             orders_pb2.TimelineEntry(

@@ -29,6 +29,7 @@ from bridge_orders.adapters.db.tables import map_tables, order_records
 from bridge_orders.adapters.ikas_feed import HttpIkasOrderFeed
 from bridge_orders.adapters.upstreams import (
     HttpFortnoxCustomers,
+    HttpFortnoxDocuments,
     HttpFortnoxInvoices,
     HttpFortnoxOrders,
     HttpFortnoxRegisters,
@@ -228,6 +229,7 @@ class Stack:
             fortnox_invoices=HttpFortnoxInvoices(self.fortnox),
             fortnox_registers=HttpFortnoxRegisters(self.fortnox),
             fortnox_settlements=HttpFortnoxSettlements(self.fortnox),
+            fortnox_documents=HttpFortnoxDocuments(self.fortnox),
         )
 
     # -- the tenant's settings and its ikas orders ---------------------------------------------------------

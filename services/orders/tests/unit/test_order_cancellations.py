@@ -155,7 +155,13 @@ def test_a_lost_answer_on_the_cancel_is_looked_up(
 
 
 def test_the_run_brings_a_cancelled_order_in_fortnox_to_its_step_once(
-    database: Any, clock: Any, ikas: Any, fortnox: Any, fortnox_after_invoicing: Any, tmp_path: Path
+    database: Any,
+    clock: Any,
+    ikas: Any,
+    fortnox: Any,
+    fortnox_after_invoicing: Any,
+    fortnox_documents: Any,
+    tmp_path: Path,
 ) -> None:
     """§5's selection skips a cancelled order for sending; one already in Fortnox still reaches the cancellation
     through the run's watermark (its updatedAt moved), and a second run writes nothing."""
@@ -173,6 +179,7 @@ def test_the_run_brings_a_cancelled_order_in_fortnox_to_its_step_once(
         fortnox_invoices=invoices,
         fortnox_registers=fortnox,
         fortnox_settlements=settlements,
+        fortnox_documents=fortnox_documents,
         order_feed=feed,
         store_names=FakeStoreNames(),
         order_reads=FakeOrderReads(database),

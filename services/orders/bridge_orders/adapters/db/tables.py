@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import composite, registry
 
 from bridge_orders.domain.customers import CachedCustomer
@@ -148,6 +149,9 @@ order_records = Table(
     Column("claim_token", String(32), nullable=True),
     Column("claim_expires_at", UtcDateTime(), nullable=True),
     Column("timeline", TimelineJson(), nullable=False),
+    Column("followed", JSON, nullable=True),  # after_transfer.Followed: what the Fortnox documents agree with
+    Column("edited_after_invoice", Boolean, nullable=False, server_default=sa_false()),
+    Column("edit_advice", Text, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
     Column("version", Integer, nullable=False),
