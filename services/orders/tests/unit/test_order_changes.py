@@ -38,7 +38,7 @@ MUG = OrderRow("SKU-1", "Mug", Decimal(2), Decimal("99.50"), Decimal(25))
 TEA = OrderRow("SKU-2", "Tea", Decimal(1), Decimal("50.00"), Decimal(12))
 
 
-def fortnox_row(row_id: str | None, row: OrderRow, quantity: Decimal | None = None) -> FortnoxRow:
+def fortnox_row(row_id: str | None, row: OrderRow | FortnoxRow, quantity: Decimal | None = None) -> FortnoxRow:
     return FortnoxRow(row_id, row.article_number, row.description, quantity or row.quantity, row.price, row.vat)
 
 
@@ -200,7 +200,7 @@ def outcomes(record: OrderRecord, step: str) -> list[str]:
     return [a.outcome for a in record.timeline if a.step == step]
 
 
-def rows_of(fortnox: Any, number: str) -> list[tuple[str | None, Decimal]]:
+def rows_of(fortnox: Any, number: str | None) -> list[tuple[str | None, Decimal]]:
     return [(r.article_number, r.quantity) for r in fortnox.orders[number].rows]
 
 
