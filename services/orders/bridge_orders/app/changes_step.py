@@ -244,6 +244,8 @@ class FollowChanges:
         changes = OrderChanges.of(order, settings)
         followed = Followed.from_json(record.followed)
         resuming = record.intent in (UPDATE_FORTNOX_ORDER, CREDIT_INVOICE)
+        if record.intent is not None and not resuming:
+            return []  # another step's outcome is unclear: the documents' steps resolve it first, changes next time
         if followed is None and not resuming:
             # The first look since the Fortnox order was made from this very order: the baseline, no call.
             self._follow(tenant_id, order.id, changes.baseline())
