@@ -65,7 +65,7 @@ from bridge_orders.domain.order_record import (
     Exchange,
     StepCall,
 )
-from bridge_orders.domain.settings import OrderSettings
+from bridge_orders.domain.settings import FREIGHT, OrderSettings
 
 UPDATED: Final = "updated"
 ZERO: Final = Decimal(0)
@@ -76,7 +76,7 @@ def joined(exchanges: Sequence[Exchange]) -> Exchange:
 
 
 class OrderRows:
-    """The Fortnox rows of a selection of an ikas order's lines, as the order's own rows are made (mapping.py)."""
+    """The Fortnox rows of selections of an ikas order's lines, as the order's own rows are made (mapping.py)."""
 
     def __init__(self, ikas: IkasOrders, articles: ArticleNumbers) -> None:
         self._ikas, self._articles = ikas, articles
@@ -86,32 +86,40 @@ class OrderRows:
         tenant_id: str,
         order: IkasOrder,
         settings: OrderSettings,
-        lines: Sequence[IkasLine],
-        shipping: Sequence[IkasShippingLine],
-        *,
-        whole_order: bool,
-    ) -> tuple[list[OrderRow], Decimal | None]:
-        """The rows and the freight; `whole_order` adds the gift packaging and the adjustment rows."""
-        variants = {line.variant_id: line.sku for line in lines if line.variant_id}
+        selections: Sequence[tuple[Sequence[IkasLine], Sequence[IkasShippingLine], bool]],
+    ) -> list[tuple[list[OrderRow], Decimal]]:
+        """Per selection (lines, shipping lines, whole_order) the rows and the freight (0 unless freight mode);
+        `whole_order` adds the gift packaging and the adjustment rows. One read of each register for all."""
+        variants = {line.variant_id: line.sku for line in order.lines if line.variant_id}
         article_numbers = self._articles.for_variants(tenant_id, variants) if variants else {}
         prices_include_vat = self._ikas.prices_include_vat(tenant_id)
         attributes = AttributeValues()
         if needs_unit_attribute(order, settings) and settings.unit_attribute:
-            products = {line.product_id for line in lines if line.base_unit is not None and line.product_id}
+            products = {line.product_id for line in order.lines if line.base_unit is not None and line.product_id}
             attributes = self._ikas.attribute_values(tenant_id, settings.unit_attribute, products)
-        rows, _, freight = document_rows(
-            order,
-            settings,
-            lines,
-            shipping,
-            article_numbers=article_numbers,
-            prices_include_vat=prices_include_vat,
-            unit_attributes=attributes,
-            gifts=whole_order,
-        )
-        if whole_order:
-            rows.extend(adjustment_rows(order, settings, prices_include_vat=prices_include_vat))
-        return rows, freight
+        made: list[tuple[list[OrderRow], Decimal]] = []
+        for lines, shipping, whole_order in selections:
+            rows, _, freight = document_rows(
+                order,
+                settings,
+                lines,
+                shipping,
+                article_numbers=article_numbers,
+                prices_include_vat=prices_include_vat,
+                unit_attributes=attributes,
+                gifts=whole_order,
+            )
+            if whole_order:
+                rows.extend(adjustment_rows(order, settings, prices_include_vat=prices_include_vat))
+            made.append((rows, freight or ZERO))
+        return made
+
+
+def sold_shipping(order: IkasOrder, settings: OrderSettings) -> tuple[IkasShippingLine, ...]:
+    """The shipping still charged: refunded shipping too when refunds are not followed."""
+    if settings.follow_refunds:
+        return order.shipping_lines
+    return (*order.shipping_lines, *order.refunded_shipping_lines)
 
 
 class CreditTakenBack:
@@ -129,6 +137,8 @@ class CreditTakenBack:
         *,
         everything: bool,
         followed: Followed | None,
+        still_sold: Sequence[OrderRow] = (),
+        still_sold_freight: Decimal = ZERO,
     ) -> StepResult:
         """`followed`: what the documents agree with once this credit is made (stored with the outcome)."""
 
@@ -151,11 +161,28 @@ class CreditTakenBack:
                 )
             credits = self._documents.credits_of(tenant_id, call.key, number)
             exchanges = [invoice.exchange, *(c.exchange for c in credits[:1])]
-            plan = credit_rows(invoice, credits, removed, removed_freight, everything=everything)
+            plan = credit_rows(
+                invoice,
+                credits,
+                removed,
+                removed_freight,
+                everything=everything,
+                still_sold=still_sold,
+                still_sold_freight=still_sold_freight,
+            )
             stored = followed.to_json() if followed is not None else None
             notes = "".join(f"; {note}" for note in plan.notes)
+            if plan.empty and not credits:
+                detail = f"invoice {number} holds nothing of what was taken back: nothing to credit{notes}"
+                return StepDone(
+                    lambda r, at: r.record_nothing_to_credit(
+                        call.claim_token, stored, detail, at=at, exchange=joined(exchanges)
+                    ),
+                    FOUND,
+                    False,
+                )
             if plan.empty:
-                whole = bool(credits) and fully_credited(invoice, credits)
+                whole = fully_credited(invoice, credits)
                 made = ", ".join(c.number for c in credits) or "none needed"
                 detail = f"invoice {number} credited already (credit invoices: {made}){notes}"
                 return StepDone(
@@ -264,11 +291,26 @@ class FollowChanges:
             self._flag_edited(tenant_id, order.id, changes, followed)
             followed = Followed(changes.gross, followed.active, followed.credited)
         if (changes.removed != followed.credited and changes.takes_back) or record.intent == CREDIT_INVOICE:
-            removed, freight = self._removed_rows(tenant_id, order, settings, changes)
+            (sold, sold_freight), (removed, freight) = self._rows(
+                tenant_id,
+                order,
+                settings,
+                [
+                    (changes.active_lines, sold_shipping(order, settings), True),
+                    (changes.removed_lines, changes.removed_shipping, False),
+                ],
+            )
             done = Followed(followed.gross, changes.active, changes.removed)
             results.append(
                 self._credit(
-                    tenant_id, order.id, removed, freight, everything=changes.everything_removed, followed=done
+                    tenant_id,
+                    order.id,
+                    removed,
+                    freight,
+                    everything=changes.everything_removed,
+                    followed=done,
+                    still_sold=sold,
+                    still_sold_freight=sold_freight,
                 )
             )
         return results
@@ -278,18 +320,14 @@ class FollowChanges:
     def _update(
         self, tenant_id: str, order: IkasOrder, settings: OrderSettings, changes: OrderChanges, followed: Followed
     ) -> StepResult:
-        shipping = (
-            order.shipping_lines
-            if settings.follow_refunds
-            else (
-                *order.shipping_lines,
-                *order.refunded_shipping_lines,
-            )
+        [(wanted, wanted_freight)] = self._rows(
+            tenant_id, order, settings, [(changes.active_lines, sold_shipping(order, settings), True)]
         )
-        wanted, freight = self._rows(tenant_id, order, settings, changes.active_lines, shipping, whole_order=True)
+        freight = wanted_freight if settings.shipping == FREIGHT else None
         address_changed = changes.gross != followed.gross
         head = _head(order) if address_changed else None
-        done = Followed(changes.gross, changes.active, followed.credited).to_json()
+        # What was taken back before invoicing is left out of the Fortnox order, so never credited afterwards.
+        done = Followed(changes.gross, changes.active, changes.removed).to_json()
 
         def work(call: StepCall) -> StepDone:
             number = call.fortnox_order_number
@@ -335,16 +373,6 @@ class FollowChanges:
         return self._steps.run_step(tenant_id, order.id, UPDATE_FORTNOX_ORDER, False, work)
 
     # -- after invoicing: credits of what was taken back, a flag for edits -----------------------------------------
-
-    def _removed_rows(
-        self, tenant_id: str, order: IkasOrder, settings: OrderSettings, changes: OrderChanges
-    ) -> tuple[list[OrderRow], Decimal]:
-        if changes.everything_removed:
-            return [], ZERO  # everything invoiced is credited: the plan reads it from the invoice
-        rows, freight = self._rows(
-            tenant_id, order, settings, changes.removed_lines, changes.removed_shipping, whole_order=False
-        )
-        return rows, freight or ZERO
 
     def _flag_edited(self, tenant_id: str, ikas_order_id: str, changes: OrderChanges, followed: Followed) -> None:
         stored = Followed(changes.gross, followed.active, followed.credited).to_json()

@@ -203,8 +203,8 @@ class OrderChanges:
         )
 
     def baseline(self) -> Followed:
-        """What a Fortnox order just made from this ikas order agrees with: nothing credited yet."""
-        return Followed(self.gross, self.active, NOTHING_CREDITED)
+        """What a Fortnox order just made from this ikas order agrees with: it left out what was taken back."""
+        return Followed(self.gross, self.active, self.removed)
 
 
 NOTHING_CREDITED: Final = _dumped({"everything": False, "lines": [], "shipping": []})
@@ -309,43 +309,48 @@ def credit_rows(
     removed_freight: Decimal,
     *,
     everything: bool,
+    still_sold: Sequence[OrderRow] = (),
+    still_sold_freight: Decimal = ZERO,
 ) -> CreditPlan:
-    """What to credit now: everything invoiced (`everything`), else the removed rows, each never beyond what the
-    invoice holds of it, less what the existing credit invoices credit already (their quantities are negative)."""
+    """What to credit now, less what the existing credit invoices credit already (their quantities are negative).
+
+    `everything`: all the invoice holds. Otherwise per row what the invoice holds beyond what is `still_sold`, and
+    never more than ikas took back (`removed`): a line taken back before invoicing was left out of the invoice
+    already (nothing to credit), and an edit after invoicing (another price, more items) is no refund."""
     invoiced = quantities(r for r in invoice.rows if r.quantity > 0)
     credited: dict[RowKey, Decimal] = {}
     for credit in credits:
         for key, quantity in quantities(credit.rows).items():
             credited[key] = credited.get(key, ZERO) - quantity
     credited_freight = -sum((c.freight for c in credits), ZERO)
-    targets: dict[RowKey, Decimal] = {}
+    dues: dict[RowKey, Decimal] = {}
     notes: list[str] = []
     if everything:
-        targets = dict(invoiced)
-        freight_target = invoice.freight
+        dues = {key: held - credited.get(key, ZERO) for key, held in invoiced.items()}
+        freight_due = invoice.freight - credited_freight
     else:
+        taken_back: dict[RowKey, Decimal] = {}
         for row in removed:
-            key = key_of(row)
-            targets[key] = targets.get(key, ZERO) + row.quantity
-        for key, wanted in list(targets.items()):
+            taken_back[key_of(row)] = taken_back.get(key_of(row), ZERO) + row.quantity
+        sold: dict[RowKey, Decimal] = {}
+        for row in still_sold:
+            sold[key_of(row)] = sold.get(key_of(row), ZERO) + row.quantity
+        for key, back in taken_back.items():
             held = invoiced.get(key, ZERO)
-            if wanted > held:
+            if back > held:
                 notes.append(
-                    f"{_shown(wanted - held)} x {key.description} taken back in ikas "
+                    f"{_shown(back - held)} x {key.description} taken back in ikas "
                     + ("is not on the invoice" if not held else f"is more than the invoice's {_shown(held)}")
                     + ": Bridge credits no more than was invoiced"
                 )
-                targets[key] = held
-        freight_target = min(removed_freight, invoice.freight)
+            done = credited.get(key, ZERO)
+            dues[key] = min(held - sold.get(key, ZERO) - done, back - done)
+        freight_due = min(invoice.freight - still_sold_freight - credited_freight, removed_freight - credited_freight)
     templates = {r.key: r for r in invoice.rows if r.quantity > 0}
-    plan: list[CreditRow] = []
-    for key, target in targets.items():
-        due = target - credited.get(key, ZERO)
-        if due > 0 and key in templates:
-            plan.append(CreditRow(templates[key], due))
-    freight_due = max(freight_target - credited_freight, ZERO)
+    plan = tuple(CreditRow(templates[key], due) for key, due in dues.items() if due > 0 and key in templates)
+    freight_due = max(freight_due, ZERO)
     whole = everything and not credits and bool(plan or freight_due)
-    return CreditPlan(tuple(plan), freight_due, whole, tuple(notes))
+    return CreditPlan(plan, freight_due, whole, tuple(notes))
 
 
 def _shown(quantity: Decimal) -> str:

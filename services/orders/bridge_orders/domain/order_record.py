@@ -518,6 +518,19 @@ class OrderRecord:
         self._log_outcome(at, CREDIT_INVOICE, "found" if found else "credited", detail, exchange)
         self._settle_status(at)
 
+    def record_nothing_to_credit(
+        self, token: str, followed: dict[str, str] | None, detail: str, *, at: datetime, exchange: Exchange | None
+    ) -> None:
+        """The invoice holds nothing of what ikas took back (it was left out before invoicing): no credit, the
+        state stays."""
+        self._check_claim(token, at)
+        if followed is not None:
+            self.followed = dict(followed)
+        self._release()
+        self._clear_error(CREDIT_INVOICE)
+        self._log_outcome(at, CREDIT_INVOICE, "found", detail, exchange)
+        self._settle_status(at)
+
     def record_updated(
         self,
         token: str,

@@ -318,3 +318,28 @@ def test_an_unknown_line_status_is_still_sold(services: Services, database: Any,
     ikas.orders["o-1"] = ikas_order(lines=(line(status="RETURN_IN_TRANSIT"), *ikas_order().lines[1:]))
     assert not process(services).wrote
     assert fortnox.order_updates == []
+
+
+def test_what_was_taken_back_before_invoicing_is_never_credited_afterwards(
+    services: Services, database: Any, fortnox: Any, ikas: Any
+) -> None:
+    settings_are(database, ON)
+    ikas.orders["o-1"] = ikas_order()
+    process(services)
+    ikas.orders["o-1"] = split_refund(ikas_order(), Decimal(1))
+    process(services)  # the Fortnox order drops the refunded mug
+    settings_are(database, INVOICING)
+    process(services)  # and is invoiced with one mug
+    record = stored(database)
+    assert record.fortnox_invoice_number is not None
+    for _ in range(2):
+        assert not process(services).wrote
+    assert (fortnox.partial_credits, fortnox.credits, stored(database).fortnox_state) == ({}, {}, "invoiced")
+    # A later refund of the tea after invoicing is credited, the mug refunded before invoicing still is not.
+    later = split_refund(ikas_order(), Decimal(1))
+    ikas.orders["o-1"] = dataclasses.replace(
+        later, lines=(*later.lines[:2], dataclasses.replace(later.lines[2], status="REFUNDED"))
+    )
+    assert process(services).wrote
+    ((_, rows, _),) = fortnox.partial_credits[record.fortnox_invoice_number]
+    assert [(r.article_number, r.quantity) for r in rows] == [("SKU-2", Decimal(-1))]
