@@ -208,7 +208,9 @@ class CreditTakenBack:
                 credit = self._documents.create_credit(tenant_id, invoice, call.key, plan.rows, plan.freight)
                 whole = fully_credited(invoice, [*credits, _credited(plan.rows, plan.freight)])
             exchange = joined([*exchanges, credit.exchange])
-            what = "the whole invoice" if whole else _rows_shown(plan)
+            what = "the whole invoice" if plan.whole_invoice else _rows_shown(plan)
+            if whole and not plan.whole_invoice:
+                what += " (the invoice is now wholly credited)"
             detail = f"invoice {number} credited by credit invoice {credit.number}: {what}{notes}"
             return StepDone(
                 lambda r, at: r.record_credited(
@@ -281,7 +283,9 @@ class FollowChanges:
                 return []
         followed = followed or changes.baseline()
         if record.fortnox_invoice_number is None:
-            if changes.active == followed.active and not resuming:
+            # An edit of the address (or the gift packaging, the adjustments) changes what was bought, not what is
+            # sold: either one updates the Fortnox order.
+            if changes.active == followed.active and changes.gross == followed.gross and not resuming:
                 return []
             if changes.everything_removed:
                 return []  # the cancellation steps follow a wholly cancelled order (cancellation_step.py)

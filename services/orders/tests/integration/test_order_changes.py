@@ -226,13 +226,6 @@ def test_an_edit_before_invoicing_updates_the_rows_by_the_rowid_rules(stack: Sta
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="changes_step.py FollowChanges.__call__: before invoicing it returns when `changes.active == "
-    "followed.active`; an address-only edit changes `gross` but not `active`, so _update (which sends the head "
-    "when gross changed) is never reached and the Fortnox order keeps the old address (product.md §5b: edits of "
-    "addresses update the Fortnox order while it is not invoiced)",
-)
 def test_an_address_edit_before_invoicing_updates_the_fortnox_order(stack: Stack) -> None:
     order_id = stack.ikas_order(lines=TWO_LINES)
     stack.process(order_id)
