@@ -34,6 +34,7 @@ from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, Exchange, St
 from bridge_orders.domain.settings import OrderSettings
 
 CANCELLED_STATUS: Final = "CANCELLED"
+REFUNDED_STATUS: Final = "REFUNDED"
 
 
 def _joined(exchanges: list[Exchange]) -> Exchange:
@@ -56,7 +57,11 @@ class FollowCancellation:
 
     @staticmethod
     def applies(order: IkasOrder, settings: OrderSettings) -> bool:
-        """Whether the order's ikas cancellation is followed into Fortnox (instead of the documents' steps)."""
+        """Whether the order's ikas cancellation is followed into Fortnox (instead of the documents' steps). A
+        wholly refunded order is followed the same way (orders.follow_refunds): nothing of it is sold any more, so
+        its Fortnox order is cancelled, or its invoice credited in full."""
+        if order.status == REFUNDED_STATUS:
+            return settings.follow_refunds
         return settings.follow_cancellations and order.status == CANCELLED_STATUS
 
     def __call__(self, tenant_id: str, order: IkasOrder) -> list[StepResult]:

@@ -343,3 +343,22 @@ def test_what_was_taken_back_before_invoicing_is_never_credited_afterwards(
     assert process(services).wrote
     ((_, rows, _),) = fortnox.partial_credits[record.fortnox_invoice_number]
     assert [(r.article_number, r.quantity) for r in rows] == [("SKU-2", Decimal(-1))]
+
+
+def test_a_whole_refund_before_invoicing_cancels_the_fortnox_order(
+    services: Services, database: Any, fortnox: Any, ikas: Any
+) -> None:
+    settings_are(database, ON)
+    ikas.orders["o-1"] = ikas_order()
+    process(services)
+    ikas.orders["o-1"] = ikas_order(
+        status="REFUNDED",
+        payment_status="REFUNDED",
+        lines=tuple(dataclasses.replace(item, status="REFUNDED") for item in ikas_order().lines),
+    )
+    assert process(services).wrote
+    record = stored(database)
+    assert (record.fortnox_state, fortnox.cancelled) == ("cancelled", {record.fortnox_order_number})
+    settings_are(database, INVOICING)  # nothing is invoiced afterwards
+    assert not process(services).wrote
+    assert fortnox.invoices == {}
