@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.trace import TracerProvider
 
@@ -55,5 +56,7 @@ def create_app(
     app.include_router(sessions.router)
     app.include_router(oauth.router)
     app.include_router(home.router)
+    # The dashboard's scripts and stylesheet, served from the package: nothing comes from a CDN (product.md §7).
+    app.mount("/static", StaticFiles(packages=[("bridge_gateway.web", "static")]), name="static")
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls=UNTRACED_URLS)
     return app

@@ -43,5 +43,18 @@ def page(
     return HTMLResponse(content, status_code=status_code, headers={"Cache-Control": "no-store"})
 
 
+@cache
+def _dashboard_template() -> Template:
+    return Template(
+        resources.files("bridge_gateway.web").joinpath("templates/dashboard.html").read_text(encoding="utf-8")
+    )
+
+
+def dashboard_page(store_name: str) -> HTMLResponse:
+    """The dashboard shell (product.md §7); the tabs are built by /static/main.js from the REST API."""
+    content = _dashboard_template().substitute(store=html.escape(store_name, quote=True))
+    return HTMLResponse(content, headers={"Cache-Control": "no-store"})
+
+
 def message_page(title: str, *texts: str, status_code: int = 200) -> HTMLResponse:
     return page(title, paragraphs(*texts), status_code=status_code)

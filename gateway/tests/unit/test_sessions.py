@@ -3,6 +3,7 @@ dashboard token; the tenant always comes from the auth service, never from the r
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pytest
@@ -148,7 +149,7 @@ def test_signed_parameters_sign_in_and_leave_the_address_bar(anonymous: TestClie
     assert set(cookie_headers(response)) == {"bridge_session", "bridge_csrf"}
     anonymous.cookies.update(response.cookies)
     assert anonymous.get(SETTINGS).status_code == 200
-    assert "<strong>shop-3</strong>" in anonymous.get("/").text
+    assert '<strong id="store-name">shop-3</strong>' in anonymous.get("/").text
 
 
 @pytest.mark.parametrize(
@@ -223,11 +224,21 @@ def test_the_home_page_closes_the_ikas_loader_when_framed(anonymous: TestClient)
     assert 'window.top.postMessage({ type: "CLOSE_LOADER" }, "*")' in text
 
 
-def test_the_home_page_names_the_store_and_its_fortnox_status(client: TestClient) -> None:
+def test_the_home_page_is_the_dashboard_with_everything_served_locally(client: TestClient) -> None:
     response = client.get("/")
 
-    assert "<strong>demo</strong>" in response.text
-    assert "not connected" in response.text
+    assert '<strong id="store-name">demo</strong>' in response.text
+    for tab in ("settings", "products", "orders"):
+        assert f'id="tab-{tab}"' in response.text
+        assert f'id="panel-{tab}"' in response.text
+    addresses = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert addresses
+    assert all(a.startswith("/static/") for a in addresses)
+    for address in addresses:
+        served = client.get(address)
+        assert served.status_code == 200, address
+        assert served.headers["content-type"].split(";")[0] in ("text/javascript", "text/css")
+    assert "CLOSE_LOADER" in response.text  # the ikas admin's spinner closes (ikas-api.md §3.1)
 
 
 def test_the_home_page_escapes_the_store_name(anonymous: TestClient, auth: FakeAuth) -> None:
