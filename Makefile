@@ -12,9 +12,13 @@ STRICT_PACKAGES := $(wildcard services/*/bridge_*/domain services/*/bridge_*/app
 
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: install run test lint typecheck architecture pytest protos clean
+.PHONY: install browser run test lint typecheck architecture pytest protos clean
 
-install: $(INSTALLED)
+install: $(INSTALLED) browser
+
+# Debian's chromium for the browser tests (tests/ui), when `chromium` is not on PATH; a no-op when it is.
+browser:
+	@bash scripts/install_browser.sh
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
