@@ -26,7 +26,12 @@ from bridge_catalog.app.ports import (
     RunReport,
     UnitOfWorkFactory,
 )
-from bridge_catalog.app.product_lines import ListProductLines, ListStockLocations, ResolveArticleNumbers
+from bridge_catalog.app.product_lines import (
+    GetProductLine,
+    ListProductLines,
+    ListStockLocations,
+    ResolveArticleNumbers,
+)
 from bridge_catalog.app.product_sync import SyncProducts
 from bridge_catalog.app.purge_tenant_data import PurgeTenantData
 from bridge_catalog.app.relations import MatchProducts, RelinkLine, ResetRelations, UnlinkLine
@@ -59,6 +64,7 @@ class Services:
     update_settings: UpdateCatalogSettings
     purge_tenant_data: PurgeTenantData
     list_lines: ListProductLines
+    get_line: GetProductLine
     list_stock_locations: ListStockLocations
     resolve_article_numbers: ResolveArticleNumbers
     unlink_line: UnlinkLine
@@ -111,7 +117,7 @@ def build(
         auth = auth or GrpcAuthConnections(channel)
     list_locations = ListStockLocations(ikas)
     match = MatchProducts(uow_for, ikas, fortnox, clock)
-    reset = ResetRelations(uow_for, auth)
+    reset = ResetRelations(uow_for, auth, clock)
     sync_products = SyncProducts(uow_for, ikas, fortnox, clock)
     sync_stock = SyncStock(uow_for, ikas, fortnox, clock)
     run_queue: RunQueue | None = None
@@ -144,10 +150,11 @@ def build(
         update_settings=UpdateCatalogSettings(uow_for, clock, list_locations.ids, auth),
         purge_tenant_data=PurgeTenantData(delete_tenant_data),
         list_lines=ListProductLines(uow_for),
+        get_line=GetProductLine(uow_for),
         list_stock_locations=list_locations,
         resolve_article_numbers=ResolveArticleNumbers(uow_for),
-        unlink_line=UnlinkLine(uow_for),
-        relink_line=RelinkLine(uow_for, fortnox),
+        unlink_line=UnlinkLine(uow_for, clock),
+        relink_line=RelinkLine(uow_for, fortnox, clock),
         match_products=match,
         reset_relations=reset,
         sync_products=sync_products,

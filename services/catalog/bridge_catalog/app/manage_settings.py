@@ -95,7 +95,9 @@ class UpdateCatalogSettings:
                         "changing the sync mode resets every product relation; confirm the reset to go ahead",
                         {"reason": "relations_exist"},
                     )
-                ResetRelations.reset_in(uow)
+                ResetRelations.reset_in(
+                    uow, self._clock.now(), "every product relation was reset when the sync mode changed"
+                )
                 reset = True
             if stored is None:
                 uow.settings.add(

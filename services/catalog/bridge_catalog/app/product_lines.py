@@ -9,7 +9,7 @@ from datetime import datetime
 from bridge_catalog.app.manage_settings import require_tenant
 from bridge_catalog.app.ports import IkasCatalog, StockLocation, UnitOfWorkFactory
 from bridge_catalog.domain.lines import STATUSES, ProductLine
-from bridge_platform.errors import FieldViolation, InvalidInput
+from bridge_platform.errors import FieldViolation, InvalidInput, NotFound
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
@@ -55,6 +55,21 @@ class ListProductLines:
             lines, total = uow.lines.page(query, status, page, page_size)
             products, stock = uow.marks.get(LAST_PRODUCT_SYNC), uow.marks.get(LAST_STOCK_SYNC)
         return LinePage(lines, total, page, page_size, products, stock)
+
+
+class GetProductLine:
+    """One line of the tenant with its timeline; another tenant's line id is NotFound, never its data."""
+
+    def __init__(self, uow_for: UnitOfWorkFactory) -> None:
+        self._uow_for = uow_for
+
+    def __call__(self, tenant_id: str, line_id: str) -> ProductLine:
+        require_tenant(tenant_id)
+        with self._uow_for(tenant_id) as uow:
+            line = uow.lines.get(line_id)
+        if line is None:
+            raise NotFound("no such product line")
+        return line
 
 
 class ListStockLocations:

@@ -31,7 +31,22 @@ from bridge_catalog.app.ports import (
     VariantUpdate,
 )
 from bridge_catalog.app.product_lines import LAST_PRODUCT_SYNC
-from bridge_catalog.domain.lines import IGNORED, ORPHANED, LineError, ProductLine, SyncedValues
+from bridge_catalog.domain.lines import (
+    CREATED,
+    EXPORT_NOW,
+    FAILED,
+    IGNORED,
+    LINKED,
+    ORPHANED,
+    PRODUCT_SYNC,
+    UNCHANGED,
+    UPDATED,
+    WAS_ORPHANED,
+    LineError,
+    ProductLine,
+    SyncedValues,
+    error_detail,
+)
 from bridge_catalog.domain.matching import article_number_problem, clean_sku
 from bridge_catalog.domain.pricing import StoreTax
 from bridge_catalog.domain.settings import FORTNOX_TO_IKAS, CatalogSettings
@@ -105,9 +120,11 @@ def same_values(line: ProductLine, values: SyncedValues) -> bool:
 
 @dataclass
 class Outcome:
-    """What one run decided and did: counts, per-line errors, the planned actions of a preview."""
+    """What one run decided and did: counts, per-line errors, the planned actions of a preview. `step` names the
+    run or action on the timelines of the lines it fails."""
 
     dry: bool
+    step: str = PRODUCT_SYNC
     counts: dict[str, int] = field(default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "failed": 0})
     errors: list[dict[str, Any]] = field(default_factory=list)
     planned: list[dict[str, str]] = field(default_factory=list)
@@ -125,6 +142,7 @@ class Outcome:
         self.errors.append(error_entry(entity, error))
         if line is not None and not self.dry:
             line.fail(error)
+            line.log(error.at, self.step, FAILED, error_detail(error))
 
     def report(self) -> RunReport:
         state = "succeeded" if not self.counts["failed"] else "partially_failed"
@@ -138,9 +156,10 @@ class _Session:
     """One run of one tenant: the lines (in the caller's unit of work), settings, and lazy store facts."""
 
     def __init__(
-        self, tenant_id: str, uow: CatalogUnitOfWork, ikas: IkasCatalog, outcome: Outcome, now: datetime
+        self, tenant_id: str, uow: CatalogUnitOfWork, ikas: IkasCatalog, outcome: Outcome, clock: Clock
     ) -> None:
-        self.tenant_id, self.uow, self.outcome, self.now = tenant_id, uow, outcome, now
+        self.tenant_id, self.uow, self.outcome, self.clock = tenant_id, uow, outcome, clock
+        self.now = clock.now()
         stored = uow.settings.get()
         self.settings = stored.settings if stored else CatalogSettings()
         self.lines = uow.lines.all()
@@ -192,7 +211,16 @@ class _Session:
         self.outcome.plan("skip", _entity(line), f"the relation would be orphaned: {why}")
         if not self.outcome.dry:
             line.orphan(why)
+            line.log(self.clock.now(), self.outcome.step, WAS_ORPHANED, why)
             self.by_number.pop(line.fortnox_article_number or "", None)
+
+    def log(self, line: ProductLine, outcome: str, detail: str) -> None:
+        """An attempt on the line's timeline, under the run's or action's step (never in a dry run)."""
+        if not self.outcome.dry:
+            line.log(self.clock.now(), self.outcome.step, outcome, detail)
+
+
+_FIELD_WORDS: Final = {"Description": "description", "EAN": "barcode"}
 
 
 def _entity(line: ProductLine) -> str:
@@ -214,10 +242,10 @@ class SyncProducts:
     # -- a run ----------------------------------------------------------------------------------------------
 
     def _run(self, tenant_id: str, progress: RunProgress, *, dry: bool) -> RunReport:
-        started = self._clock.now()
         outcome = Outcome(dry)
         with self._uow_for(tenant_id) as uow:
-            session = _Session(tenant_id, uow, self._ikas, outcome, started)
+            session = _Session(tenant_id, uow, self._ikas, outcome, self._clock)
+            started = session.now
             fortnox_to_ikas = session.settings.products.sync_mode == FORTNOX_TO_IKAS
             watermark_name = FORTNOX_WATERMARK if fortnox_to_ikas else IKAS_WATERMARK
             watermark = uow.marks.get(watermark_name)
@@ -318,6 +346,8 @@ class SyncProducts:
             session.orphan(line, "the ikas product or variant was deleted; nothing was deleted in Fortnox")
             return
         line.mark_synced(values, self._clock.now())
+        if changed:
+            session.log(line, UPDATED, f"the ikas product was updated from the Fortnox article {article.number}")
         outcome.count("updated" if changed else "unchanged")
 
     def _new_article(self, session: _Session, article: FortnoxArticle, values: SyncedValues) -> None:
@@ -364,6 +394,7 @@ class SyncProducts:
             line = session.line_for(found)
             session.link(line, article.number)
             line.mark_synced(values, self._clock.now())
+            session.log(line, CREATED, f"a new ikas product was created from the Fortnox article {article.number}")
             outcome.count("created")
             return
         line = session.line_for(found)
@@ -371,6 +402,7 @@ class SyncProducts:
             outcome.count("unchanged")
             return
         session.link(line, article.number)
+        session.log(line, LINKED, f"related to the Fortnox article {article.number}, whose number equals the SKU")
         if settings.update_existing:
             self._update_ikas(session, line, article, values)
         else:
@@ -560,6 +592,8 @@ class SyncProducts:
             session.orphan(line, f"the Fortnox article {number} was deleted; nothing was deleted in ikas")
             return
         line.mark_synced(values, self._clock.now())
+        written = [_FIELD_WORDS[name] for name in fields] + (["base price"] if price_changed else [])
+        session.log(line, UPDATED, f"the Fortnox article {number} was updated: {', '.join(written)}")
         outcome.count("updated")
 
     def _create_article(
@@ -600,6 +634,7 @@ class SyncProducts:
         # price row shows as this line's error and the next run writes it (see _price_owed), never a second article.
         session.link(line, number)
         line.mark_synced(SyncedValues(values.name, None, values.ean), self._clock.now())
+        session.log(line, CREATED, f"the Fortnox article {number} was created from the ikas variant")
         if session.articles is not None:  # the id reconciliation at the end of the run knows it, too
             session.articles[number] = FortnoxArticle(number, values.name, True, values.ean, None, None, None)
         if values.price is not None:
@@ -622,6 +657,7 @@ class SyncProducts:
         if outcome.dry:
             outcome.count("updated")
             return
+        session.log(line, LINKED, f"related to the existing Fortnox article {number}, whose number equals the SKU")
         mine = SyncedValues(existing.description, existing.base_price, existing.ean)
         line.mark_synced(mine, self._clock.now())
         if session.settings.products.update_existing and not same_values(line, values):
@@ -660,8 +696,8 @@ class SyncProducts:
         with self._uow_for(tenant_id) as uow:
             if uow.lines.get(line_id) is None:
                 raise NotFound("no such product line")
-            outcome = Outcome(dry=False)
-            session = _Session(tenant_id, uow, self._ikas, outcome, self._clock.now())
+            outcome = Outcome(dry=False, step=EXPORT_NOW)
+            session = _Session(tenant_id, uow, self._ikas, outcome, self._clock)
             products = session.settings.products
             session.settings = CatalogSettings(
                 type(products)(products.sync_mode, products.sync_automatically, True, True), session.settings.stock
@@ -671,6 +707,7 @@ class SyncProducts:
                 raise Conflict("the line was unlinked by hand; link it again before exporting it")
             line.synced_name = line.synced_ean = None
             line.synced_price = None  # export writes what differs now, whatever was synced before
+            newest = line.timeline[-1] if line.timeline else None
             if session.settings.products.sync_mode == FORTNOX_TO_IKAS:
                 number = line.fortnox_article_number or clean_sku(line.sku)
                 article = self._fortnox.article(tenant_id, number) if number else None
@@ -694,6 +731,9 @@ class SyncProducts:
                     session.duplicate_skus = {sku: same_sku} if sku and same_sku > 1 else {}
                     entity = sku or variant.variant_id
                     self._guarded(session, entity, line, partial_variant(self._variant, None), variant)
+            if not outcome.errors and (line.timeline[-1] if line.timeline else None) is newest:
+                # Asked for by hand, so it shows even when both sides already agreed (a run would add nothing).
+                session.log(line, UNCHANGED, "both sides already hold the same name, price and barcode")
             uow.commit()
         if outcome.errors:
             raise Conflict(f"the export failed: {outcome.errors[0]['message']}")

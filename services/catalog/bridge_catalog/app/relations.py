@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from bridge_catalog.app.ports import (
     AuthConnections,
@@ -16,7 +17,18 @@ from bridge_catalog.app.ports import (
     RunReport,
     UnitOfWorkFactory,
 )
-from bridge_catalog.domain.lines import IGNORED, ProductLine
+from bridge_catalog.domain.lines import (
+    IGNORED,
+    LINKED,
+    MATCH,
+    RELINK,
+    RESET,
+    UNLINK,
+    UNLINKED,
+    WAS_ORPHANED,
+    WAS_RESET,
+    ProductLine,
+)
 from bridge_catalog.domain.matching import VariantKey, article_number_problem, clean_sku, plan_matches
 from bridge_catalog.domain.stock import ikas_total
 from bridge_platform.errors import Conflict, InvalidInput, NotFound
@@ -24,11 +36,14 @@ from bridge_platform.errors import Conflict, InvalidInput, NotFound
 PRODUCT_WATERMARKS = ["fortnox_articles", "ikas_products", "ikas_stock", "fortnox_stock", "fortnox_reconciled"]
 
 
-def refresh_lines(tenant_id: str, lines: ProductLineRepository, variants: Iterable[IkasVariant]) -> list[ProductLine]:
-    """Brings the tenant's lines in step with the ikas variants read now (a full read).
+def refresh_lines(
+    tenant_id: str, lines: ProductLineRepository, variants: Iterable[IkasVariant], at: datetime
+) -> list[ProductLine]:
+    """Brings the tenant's lines in step with the ikas variants read now (a full read, by the match run).
 
     New variants get a line; names, SKUs and ikas stock follow ikas; a related line whose variant is gone
-    or whose SKU no longer equals its article number is orphaned with an explanation. Nothing is deleted.
+    or whose SKU no longer equals its article number is orphaned with an explanation (on its timeline too).
+    Nothing is deleted.
     """
     existing = {(line.ikas_product_id, line.ikas_variant_id): line for line in lines.all()}
     seen: set[tuple[str, str]] = set()
@@ -45,11 +60,16 @@ def refresh_lines(tenant_id: str, lines: ProductLineRepository, variants: Iterab
         number = line.fortnox_article_number
         if line.is_related and number is not None and clean_sku(variant.sku) != number:
             shown = clean_sku(variant.sku) or "nothing"
-            line.orphan(f"the ikas SKU changed from {number} to {shown}; link the line again to relate it")
+            _orphan(line, f"the ikas SKU changed from {number} to {shown}; link the line again to relate it", at)
     for key, line in existing.items():
         if key not in seen and line.is_related:
-            line.orphan("the ikas product or variant was deleted; nothing was deleted in Fortnox")
+            _orphan(line, "the ikas product or variant was deleted; nothing was deleted in Fortnox", at)
     return list(existing.values())
+
+
+def _orphan(line: ProductLine, why: str, at: datetime) -> None:
+    line.orphan(why)
+    line.log(at, MATCH, WAS_ORPHANED, why)
 
 
 class MatchProducts:
@@ -63,7 +83,7 @@ class MatchProducts:
         articles = {a.number: a for a in self._fortnox.articles(tenant_id) if a.active}
         progress.progress(0, len(variants))
         with self._uow_for(tenant_id) as uow:
-            lines = refresh_lines(tenant_id, uow.lines, variants)
+            lines = refresh_lines(tenant_id, uow.lines, variants, self._clock.now())
             by_key = {(line.ikas_product_id, line.ikas_variant_id): line for line in lines}
             related = {key: line.fortnox_article_number for key, line in by_key.items() if line.fortnox_article_number}
             ignored = [key for key, line in by_key.items() if line.status == IGNORED]
@@ -73,6 +93,7 @@ class MatchProducts:
                 line = by_key[key]
                 line.link(number)
                 line.fortnox_stock = articles[number].quantity_in_stock
+                line.log(self._clock.now(), MATCH, LINKED, f"the SKU equals the Fortnox article number {number}")
             for key in plan.without_sku:
                 by_key[key].mark_unmatched("the ikas variant has no SKU")
             for sku, keys_of_sku in plan.duplicate_skus.items():
@@ -95,15 +116,19 @@ class MatchProducts:
 class UnlinkLine:
     """Marks one line ignored: its relation is dropped and it is never matched again automatically."""
 
-    def __init__(self, uow_for: UnitOfWorkFactory) -> None:
-        self._uow_for = uow_for
+    def __init__(self, uow_for: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow_for, self._clock = uow_for, clock
 
     def __call__(self, tenant_id: str, line_id: str) -> ProductLine:
         with self._uow_for(tenant_id) as uow:
             line = uow.lines.get(line_id)
             if line is None:
                 raise NotFound("no such product line")
+            number = line.fortnox_article_number
             line.unlink()
+            was = f" from the Fortnox article {number}" if number else ""
+            detail = f"unlinked by hand{was}; it is not matched again automatically"
+            line.log(self._clock.now(), UNLINK, UNLINKED, detail)
             uow.commit()
         return line
 
@@ -111,8 +136,8 @@ class UnlinkLine:
 class RelinkLine:
     """Relates one line again to the article whose number equals its SKU exactly."""
 
-    def __init__(self, uow_for: UnitOfWorkFactory, fortnox: FortnoxCatalog) -> None:
-        self._uow_for, self._fortnox = uow_for, fortnox
+    def __init__(self, uow_for: UnitOfWorkFactory, fortnox: FortnoxCatalog, clock: Clock) -> None:
+        self._uow_for, self._fortnox, self._clock = uow_for, fortnox, clock
 
     def __call__(self, tenant_id: str, line_id: str) -> ProductLine:
         with self._uow_for(tenant_id) as uow:
@@ -140,6 +165,7 @@ class RelinkLine:
                 raise NotFound("no such product line")
             line.link(sku)
             line.fortnox_stock = article.quantity_in_stock
+            line.log(self._clock.now(), RELINK, LINKED, f"linked by hand to the Fortnox article {sku}")
             uow.commit()
         return line
 
@@ -147,23 +173,26 @@ class RelinkLine:
 class ResetRelations:
     """Forgets every relation and watermark of the tenant, then tells auth the relations are gone."""
 
-    def __init__(self, uow_for: UnitOfWorkFactory, auth: AuthConnections) -> None:
-        self._uow_for, self._auth = uow_for, auth
+    def __init__(self, uow_for: UnitOfWorkFactory, auth: AuthConnections, clock: Clock) -> None:
+        self._uow_for, self._auth, self._clock = uow_for, auth, clock
 
     @staticmethod
-    def reset_in(uow: CatalogUnitOfWork) -> int:
+    def reset_in(uow: CatalogUnitOfWork, at: datetime, why: str = "every product relation was reset") -> int:
         """Resets inside the caller's transaction (the settings save that changes sync_mode)."""
         count = 0
         for line in uow.lines.all():
             if line.fortnox_article_number is not None or line.status != "unmatched":
                 count += 1
+                number = line.fortnox_article_number
+                detail = f"{why}; it was related to the Fortnox article {number}" if number else why
+                line.log(at, RESET, WAS_RESET, detail)
             line.reset()
         uow.marks.clear(PRODUCT_WATERMARKS)
         return count
 
     def __call__(self, tenant_id: str, progress: RunProgress | None = None) -> RunReport:
         with self._uow_for(tenant_id) as uow:
-            count = self.reset_in(uow)
+            count = self.reset_in(uow, self._clock.now())
             uow.commit()
         self._auth.forget_fortnox_company(tenant_id)
         return RunReport(counts={"created": 0, "updated": count, "unchanged": 0, "failed": 0}, result={"reset": count})

@@ -25,7 +25,15 @@ from bridge_catalog.app.ports import (
 )
 from bridge_catalog.app.product_lines import LAST_STOCK_SYNC
 from bridge_catalog.app.product_sync import Outcome, line_error
-from bridge_catalog.domain.lines import LineError, ProductLine
+from bridge_catalog.domain.lines import (
+    STOCK_SYNC,
+    STOCK_WRITTEN,
+    SYNC_STOCK_NOW,
+    UNCHANGED,
+    LineError,
+    ProductLine,
+    quantity_text,
+)
 from bridge_catalog.domain.settings import FORTNOX_TO_IKAS, CatalogSettings
 from bridge_catalog.domain.stock import StockLocationRequired, fortnox_balance, ikas_total, needs_write
 from bridge_platform.errors import Conflict, DomainError, NotFound, UpstreamRejected, UpstreamUnavailable
@@ -43,7 +51,7 @@ class SyncStock:
 
     def __call__(self, tenant_id: str, progress: RunProgress) -> RunReport:
         started = self._clock.now()
-        outcome = Outcome(dry=False)
+        outcome = Outcome(dry=False, step=STOCK_SYNC)
         with self._uow_for(tenant_id) as uow:
             stored = uow.settings.get()
             settings = stored.settings if stored else CatalogSettings()
@@ -69,7 +77,7 @@ class SyncStock:
 
     def line(self, tenant_id: str, line_id: str) -> ProductLine:
         """Writes one related line's stock now, in the direction of the sync mode."""
-        outcome = Outcome(dry=False)
+        outcome = Outcome(dry=False, step=SYNC_STOCK_NOW)
         with self._uow_for(tenant_id) as uow:
             line = uow.lines.get(line_id)
             if line is None:
@@ -78,7 +86,12 @@ class SyncStock:
                 raise Conflict("only a line related to a Fortnox article has stock to sync")
             stored = uow.settings.get()
             settings = stored.settings if stored else CatalogSettings()
+            newest = line.timeline[-1] if line.timeline else None
             self._sync(tenant_id, settings, [line], None, outcome)
+            if not outcome.errors and (line.timeline[-1] if line.timeline else None) is newest:
+                # Asked for by hand, so it shows even when nothing needed writing (a run would add nothing).
+                shown = quantity_text(line.synced_stock) if line.synced_stock is not None else "the same stock"
+                line.log(self._clock.now(), SYNC_STOCK_NOW, UNCHANGED, f"both sides already hold {shown}")
             uow.commit()
         if outcome.errors:
             raise Conflict(f"the stock sync failed: {outcome.errors[0]['message']}")
@@ -103,6 +116,10 @@ class SyncStock:
 
     def _fail(self, outcome: Outcome, line: ProductLine, error: LineError) -> None:
         outcome.fail(line.fortnox_article_number or line.id, error, line)
+
+    def _written(self, outcome: Outcome, line: ProductLine, detail: str) -> None:
+        line.log(self._clock.now(), outcome.step, STOCK_WRITTEN, detail)
+        outcome.count("updated")
 
     def _fortnox_stock(
         self, tenant_id: str, settings: CatalogSettings, numbers: list[str], watermark: datetime | None
@@ -166,7 +183,9 @@ class SyncStock:
             counts = {**current.get(line.ikas_variant_id, {}), location: write.count}
             line.ikas_stock = ikas_total(counts.values())
             line.mark_stock_synced(write.count, self._clock.now())
-            outcome.count("updated")
+            self._written(
+                outcome, line, f"the ikas stock at the chosen location was set to {quantity_text(write.count)}"
+            )
 
     def _to_fortnox(
         self,
@@ -207,7 +226,7 @@ class SyncStock:
                     continue
                 line.fortnox_stock = target
                 line.mark_stock_synced(target, self._clock.now())
-                outcome.count("updated")
+                self._written(outcome, line, f"the Fortnox stock was set to {quantity_text(target)}")
         if pending:
             self._stock_taking(tenant_id, settings, pending, by_variant, candidates, outcome)
 
@@ -231,4 +250,6 @@ class SyncStock:
             target = pending[line.fortnox_article_number or ""]
             line.fortnox_stock = target
             line.mark_stock_synced(target, self._clock.now())
-            outcome.count("updated")
+            self._written(
+                outcome, line, f"the Fortnox stock was set to {quantity_text(target)} through a stock-taking document"
+            )

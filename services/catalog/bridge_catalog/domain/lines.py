@@ -4,7 +4,8 @@ A line is created for every ikas variant Bridge has seen (a product without vari
 status says where the relation stands; `error` explains a failed write and `explanation` an orphaned or
 unmatched line, in plain English. The `synced_*` values are what Bridge last wrote or found equal on
 both sides: the echo guard (Bridge's own writes never flow back as changes) and no-change detection
-compare against them.
+compare against them. `timeline` keeps the newest attempts on the line (product.md §7: a per-entity
+timeline): what was linked, written, refused or orphaned, and why; a run that changes nothing adds nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,29 @@ ORPHANED: Final = "orphaned"
 STATUSES: Final = (SYNCED, ERROR, PENDING, UNMATCHED, IGNORED, ORPHANED)
 RELATED_STATUSES: Final = (SYNCED, ERROR, PENDING)  # a line in one of these with an article number is related
 
+MAX_TIMELINE: Final = 100  # the oldest attempts are dropped beyond this; the line stays small
+
+# Steps of the timeline: the run or action that acted on the line.
+MATCH: Final = "match"
+RELINK: Final = "relink"
+UNLINK: Final = "unlink"
+RESET: Final = "reset"
+PRODUCT_SYNC: Final = "product_sync"
+STOCK_SYNC: Final = "stock_sync"
+EXPORT_NOW: Final = "export_now"
+SYNC_STOCK_NOW: Final = "sync_stock_now"
+
+# Outcomes of the timeline.
+LINKED: Final = "linked"
+UNLINKED: Final = "unlinked"
+WAS_RESET: Final = "reset"
+CREATED: Final = "created"
+UPDATED: Final = "updated"
+UNCHANGED: Final = "unchanged"  # only for an action asked for by hand (export now, sync stock now)
+FAILED: Final = "failed"
+WAS_ORPHANED: Final = "orphaned"
+STOCK_WRITTEN: Final = "stock_written"
+
 
 @dataclass(frozen=True)
 class LineError:
@@ -33,6 +57,28 @@ class LineError:
     upstream_code: str | None
     hint: str | None
     at: datetime
+
+
+def error_detail(error: LineError) -> str:
+    """A failure as the timeline tells it: the message, the upstream's code, and the hint."""
+    code = f" (code {error.upstream_code})" if error.upstream_code else ""
+    told = error.message.rstrip(". ") + code
+    return f"{told}. {error.hint}" if error.hint else told
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One entry of a line's timeline: the step (run or action) that acted on the line and what came of it."""
+
+    at: datetime
+    step: str
+    outcome: str
+    detail: str = ""
+
+
+def quantity_text(value: Decimal) -> str:
+    """A stock quantity as the merchant reads it: "12", "0.5" (never "12.000" or "1.2E+1")."""
+    return format(value.normalize(), "f")
 
 
 @dataclass(frozen=True)
@@ -70,6 +116,7 @@ class ProductLine:
     synced_ean: str | None = None
     synced_stock: Decimal | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    timeline: tuple[Attempt, ...] = ()
 
     # -- reading ------------------------------------------------------------------------------------
 
@@ -147,6 +194,25 @@ class ProductLine:
             self.status = ERROR
         self.error_message, self.error_upstream_code = error.message, error.upstream_code
         self.error_hint, self.error_at = error.hint, error.at
+
+    def log(self, at: datetime, step: str, outcome: str, detail: str = "") -> None:
+        """Adds an attempt to the timeline, keeping the newest MAX_TIMELINE. A failure that repeats the newest
+        entry word for word is not added again: a line that fails the same way every scheduled run shows it once."""
+        attempt = Attempt(at, step, outcome, detail)
+        newest = self.timeline[-1] if self.timeline else None
+        if (
+            outcome == FAILED
+            and newest is not None
+            and (newest.step, newest.outcome, newest.detail)
+            == (
+                step,
+                outcome,
+                detail,
+            )
+        ):
+            return
+        # Reassigned, never mutated in place, so the mapper sees the change.
+        self.timeline = (*self.timeline, attempt)[-MAX_TIMELINE:]
 
     def _clear_error(self) -> None:
         self.error_message = self.error_upstream_code = self.error_hint = None

@@ -107,7 +107,7 @@ def _quantity(value: Decimal | None) -> str:
     return "" if value is None else format(value.normalize(), "f")
 
 
-def line_to_proto(line: ProductLine, store_url: str) -> catalog_pb2.ProductLine:
+def line_to_proto(line: ProductLine, store_url: str, *, with_timeline: bool = False) -> catalog_pb2.ProductLine:
     error = line.error
     return catalog_pb2.ProductLine(
         id=line.id,
@@ -131,6 +131,12 @@ def line_to_proto(line: ProductLine, store_url: str) -> catalog_pb2.ProductLine:
         fortnox_stock=_quantity(line.fortnox_stock),
         last_synced_at=timestamp(line.last_synced_at),
         explanation=line.explanation,
+        timeline=[
+            catalog_pb2.TimelineEntry(
+                at=timestamp(attempt.at), step=attempt.step, outcome=attempt.outcome, detail=attempt.detail
+            )
+            for attempt in (line.timeline if with_timeline else ())
+        ],
     )
 
 
@@ -160,6 +166,16 @@ class ProductServicer(catalog_pb2_grpc.ProductServiceServicer):
             page=common_pb2.PageInfo(page=page.page, page_size=page.page_size, total=page.total),
             last_product_sync_at=timestamp(page.last_product_sync_at),
             last_stock_sync_at=timestamp(page.last_stock_sync_at),
+        )
+
+    @maps_errors
+    def GetProductLine(
+        self, request: catalog_pb2.GetProductLineRequest, context: grpc.ServicerContext
+    ) -> catalog_pb2.GetProductLineResponse:
+        tag_tenant(request.tenant_id)
+        line = self._services.get_line(request.tenant_id, request.line_id)
+        return catalog_pb2.GetProductLineResponse(
+            line=line_to_proto(line, self._url(request.tenant_id), with_timeline=True)
         )
 
     @maps_errors

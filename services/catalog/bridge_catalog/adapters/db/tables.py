@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Column, Index, String, Table, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, Column, Index, String, Table, Text, TypeDecorator, text
 from sqlalchemy.orm import composite, registry
 
-from bridge_catalog.domain.lines import ProductLine
+from bridge_catalog.domain.lines import Attempt, ProductLine
 from bridge_catalog.domain.settings import ProductSettings, StockSettings, TenantCatalogSettings
 from bridge_platform.db import UtcDateTime, new_metadata
 from bridge_platform.jobs import define_runs_table
@@ -46,6 +47,21 @@ class DecimalText(TypeDecorator[Decimal]):
         return None if value is None else Decimal(value)
 
 
+class TimelineJson(TypeDecorator[tuple[Attempt, ...]]):
+    """The attempts of one line, oldest first, as a JSON list. Migrations spell it `sa.JSON()`."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[Attempt, ...] | None, dialect: Any) -> list[dict[str, str]]:
+        return [{"at": a.at.isoformat(), "step": a.step, "outcome": a.outcome, "detail": a.detail} for a in value or ()]
+
+    def process_result_value(self, value: list[dict[str, str]] | None, dialect: Any) -> tuple[Attempt, ...]:
+        return tuple(
+            Attempt(datetime.fromisoformat(a["at"]), a["step"], a["outcome"], a.get("detail", "")) for a in value or ()
+        )
+
+
 # One row per ikas variant (product.md §3); `fortnox_article_number` is unique per tenant while set, so
 # one article is never related to two variants (NULLs never collide on either engine).
 product_lines = Table(
@@ -72,6 +88,7 @@ product_lines = Table(
     Column("synced_price", DecimalText(), nullable=True),
     Column("synced_ean", String(100), nullable=True),
     Column("synced_stock", DecimalText(), nullable=True),
+    Column("timeline", TimelineJson(), nullable=False, server_default=text("'[]'")),
     Index(None, "tenant_id", "ikas_product_id", "ikas_variant_id", unique=True),
     Index(None, "tenant_id", "fortnox_article_number", unique=True),
     Index(None, "tenant_id", "name"),
