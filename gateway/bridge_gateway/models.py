@@ -234,6 +234,25 @@ class ProductLine(BaseModel):
     last_synced_at: datetime | None = Field(description="RFC 3339 date-time with offset")
 
 
+class LineTimelineEntry(BaseModel):
+    """One attempt on a product line: the run or action that acted on it and what came of it."""
+
+    at: datetime | None = Field(description="RFC 3339 date-time with offset")
+    step: str = Field(
+        description="match, relink, unlink, reset, product_sync, stock_sync, export_now or sync_stock_now"
+    )
+    outcome: str = Field(
+        description="linked, unlinked, reset, created, updated, unchanged, failed, orphaned or stock_written"
+    )
+    detail: str | None = Field(description="in plain English: what was written, the error, or why it was orphaned")
+
+
+class ProductLineDetail(ProductLine):
+    """GET /api/v1/products/{id}: the line with its timeline of attempts (oldest first, the newest 100)."""
+
+    timeline: list[LineTimelineEntry]
+
+
 class ProductLinePage(BaseModel):
     """GET /api/v1/products: one page of lines, sorted by name then variant, with the last sync times."""
 

@@ -30,6 +30,7 @@ from bridge_gateway.models import (
     InvoiceEmail,
     InvoicePdf,
     LineStatus,
+    LineTimelineEntry,
     Order,
     OrderDetail,
     OrderPage,
@@ -37,6 +38,7 @@ from bridge_gateway.models import (
     OrderStatus,
     PageRequest,
     ProductLine,
+    ProductLineDetail,
     ProductLinePage,
     ResolvedSession,
     Run,
@@ -361,6 +363,7 @@ class FakeCatalog:
         self.get_error: Exception | None = None
         self.serving = True
         self.lines: dict[str, list[ProductLine]] = {}  # tenant id -> lines, sorted by name then variant
+        self.timelines: dict[str, list[LineTimelineEntry]] = {}  # line id -> its attempts, oldest first
         self.locations: dict[str, list[StockLocation]] = {}
         self.runs: dict[str, list[Run]] = {}  # tenant id -> runs, oldest first
         self.last_product_sync_at: datetime | None = None
@@ -480,6 +483,12 @@ class FakeCatalog:
             last_product_sync_at=self.last_product_sync_at,
             last_stock_sync_at=self.last_stock_sync_at,
         )
+
+    def get_product_line(self, tenant_id: str, line_id: str) -> ProductLineDetail:
+        self._fail_if_asked()
+        index = self._line(tenant_id, line_id)  # NotFound for a line of another tenant
+        line = self.lines[tenant_id][index]
+        return ProductLineDetail.model_validate({**line.model_dump(), "timeline": self.timelines.get(line_id, [])})
 
     def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
         return self._change("unlink", tenant_id, line_id, status="ignored")

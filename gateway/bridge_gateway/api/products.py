@@ -1,6 +1,6 @@
 """Product lines, their actions and the catalog's operations (product.md §3, §4, §8), and the ikas stock
-locations. Single-line actions answer 200 with the line; unlinking is a delete (204); operations that
-take a while (match, preview, reset all) start a run and answer 202 with it."""
+locations. One line comes with its timeline; single-line actions answer 200 with the line; unlinking is a
+delete (204); operations that take a while (match, preview, reset all) start a run and answer 202 with it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from bridge_gateway.api.lists import Page
-from bridge_gateway.models import LineStatus, ProductLine, ProductLinePage, StartedRun, StartedRuns, StockLocation
+from bridge_gateway.models import (
+    LineStatus,
+    ProductLine,
+    ProductLineDetail,
+    ProductLinePage,
+    StartedRun,
+    StartedRuns,
+    StockLocation,
+)
 from bridge_gateway.problems import responses
 from bridge_gateway.sessions import Clients, CurrentTenant
 
@@ -52,6 +60,12 @@ def preview_products(tenant: CurrentTenant, clients: Clients) -> StartedRuns:
 def reset_relations(tenant: CurrentTenant, clients: Clients) -> StartedRuns:
     """Starts a run that resets every product relation of the tenant (the dashboard asks first)."""
     return _operation(clients, tenant.id, "reset")
+
+
+@router.get("/products/{line_id}", responses=responses(401, 404, 503))
+def get_product(line_id: LineId, tenant: CurrentTenant, clients: Clients) -> ProductLineDetail:
+    """One line with its timeline of attempts: what was linked, written, refused or orphaned, and why."""
+    return clients.catalog.get_product_line(tenant.id, line_id)
 
 
 @router.post("/products/{line_id}/relation", responses=responses(401, 403, 404, 409, 503))

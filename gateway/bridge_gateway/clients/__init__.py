@@ -26,6 +26,7 @@ from bridge_gateway.models import (
     OrderStatus,
     PageRequest,
     ProductLine,
+    ProductLineDetail,
     ProductLinePage,
     ResolvedSession,
     Run,
@@ -121,6 +122,10 @@ class CatalogService(Protocol):
         self, tenant_id: str, page: PageRequest, *, query: str, status: LineStatus | None
     ) -> ProductLinePage:
         """Lines sorted by name then variant; `query` searches name and SKU ("" for all)."""
+        ...
+
+    def get_product_line(self, tenant_id: str, line_id: str) -> ProductLineDetail:
+        """One line with its timeline; NotFound for a line of another tenant."""
         ...
 
     def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:

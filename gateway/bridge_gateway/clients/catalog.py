@@ -4,7 +4,7 @@ product lines, stock locations and catalog runs."""
 from __future__ import annotations
 
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 import grpc
 
@@ -15,8 +15,10 @@ from bridge_gateway.clients.rpc import call
 from bridge_gateway.models import (
     CatalogSettings,
     LineStatus,
+    LineTimelineEntry,
     PageRequest,
     ProductLine,
+    ProductLineDetail,
     ProductLinePage,
     Run,
     RunPage,
@@ -80,23 +82,40 @@ def settings_from_proto(message: catalog_pb2.CatalogSettings) -> CatalogSettings
 
 
 def line_from_proto(message: catalog_pb2.ProductLine) -> ProductLine:
-    """A line as the API shows it: the contract's empty strings are the API's nulls."""
-    return ProductLine(
-        id=message.id,
-        ikas_product_id=message.ikas_product_id or None,
-        ikas_variant_id=message.ikas_variant_id or None,
-        ikas_url=message.ikas_url or None,
-        name=message.name,
-        variant_name=message.variant_name or None,
-        sku=message.sku or None,
-        fortnox_article_number=message.fortnox_article_number or None,
+    """A line as the API shows it (without its timeline): the contract's empty strings are the API's nulls."""
+    return ProductLine.model_validate(_line_fields(message))
+
+
+def line_detail_from_proto(message: catalog_pb2.ProductLine) -> ProductLineDetail:
+    """A line with its timeline, as GetProductLine answers it."""
+    timeline = [
+        LineTimelineEntry(
+            at=field_time(entry, "at"), step=entry.step, outcome=entry.outcome, detail=entry.detail or None
+        )
+        for entry in message.timeline
+    ]
+    return ProductLineDetail.model_validate({**_line_fields(message), "timeline": timeline})
+
+
+def _line_fields(message: catalog_pb2.ProductLine) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "ikas_product_id": message.ikas_product_id or None,
+        "ikas_variant_id": message.ikas_variant_id or None,
+        "ikas_url": message.ikas_url or None,
+        "name": message.name,
+        "variant_name": message.variant_name or None,
+        "sku": message.sku or None,
+        "fortnox_article_number": message.fortnox_article_number or None,
         # A line the service has not classified yet waits for its first run.
-        status=_LINE_STATUS.get(message.status, "pending"),
-        error=entity_error_from_proto(message.error) if message.HasField("error") and message.error.message else None,
-        ikas_stock=message.ikas_stock or None,
-        fortnox_stock=message.fortnox_stock or None,
-        last_synced_at=field_time(message, "last_synced_at"),
-    )
+        "status": _LINE_STATUS.get(message.status, "pending"),
+        "error": (
+            entity_error_from_proto(message.error) if message.HasField("error") and message.error.message else None
+        ),
+        "ikas_stock": message.ikas_stock or None,
+        "fortnox_stock": message.fortnox_stock or None,
+        "last_synced_at": field_time(message, "last_synced_at"),
+    }
 
 
 class CatalogClient:
@@ -142,6 +161,10 @@ class CatalogClient:
             last_product_sync_at=field_time(response, "last_product_sync_at"),
             last_stock_sync_at=field_time(response, "last_stock_sync_at"),
         )
+
+    def get_product_line(self, tenant_id: str, line_id: str) -> ProductLineDetail:
+        request = catalog_pb2.GetProductLineRequest(tenant_id=tenant_id, line_id=line_id)
+        return line_detail_from_proto(call("catalog", self._products.GetProductLine, request).line)
 
     def unlink_product_line(self, tenant_id: str, line_id: str) -> ProductLine:
         request = catalog_pb2.UnlinkProductLineRequest(tenant_id=tenant_id, line_id=line_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import warnings
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,16 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from bridge_catalog.adapters.db.repositories import SqlCatalogUnitOfWork
+from bridge_catalog.adapters.db.tables import map_tables
 from bridge_catalog.bootstrap import MIGRATIONS
 from bridge_catalog.bootstrap import build as build_catalog
+from bridge_catalog.domain.lines import ProductLine
 from bridge_catalog.entrypoints.grpc_servicer import register
 from bridge_gateway.app import create_app
 from bridge_gateway.bootstrap import build
 from bridge_gateway.settings import GatewaySettings
-from bridge_platform.db import upgrade_to_head
+from bridge_platform.db import make_engine, session_factory, upgrade_to_head
 from bridge_platform.errors import FieldViolation, UpstreamUnavailable
 from bridge_platform.grpc_server import create_server
 from bridge_platform.settings import BridgeSettings
@@ -147,3 +151,81 @@ def test_a_catalog_that_is_down_is_503_with_retry_after(tmp_path: Path, auth: An
     assert ready.status_code == 503
     assert ready.json()["services"]["catalog"] == "not_serving"
     app.state.clients.close()
+
+
+# ---- one product line with its timeline, through the real catalog service
+
+
+class StoreNames:
+    """The auth side the catalog asks for links into the ikas admin (the rest of auth is not needed here)."""
+
+    def forget_fortnox_company(self, tenant_id: str) -> None:
+        pass
+
+    def store_name(self, tenant_id: str) -> str:
+        return tenant_id.removeprefix("t_")
+
+
+@pytest.fixture
+def lines_client(tmp_path: Path, auth: Any, orders: Any, signer: Any) -> Iterator[tuple[TestClient, str, str]]:
+    """The gateway over a real catalog holding one line of the store `demo` with two attempts, and one line of
+    another store; yields the client signed in to `demo` and the two line ids."""
+    settings = BridgeSettings(data_dir=tmp_path / "catalog")
+    upgrade_to_head(MIGRATIONS, settings.catalog_database_url)
+    map_tables()
+    uow_for = partial(SqlCatalogUnitOfWork, session_factory(make_engine(settings.catalog_database_url)))
+    at = datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
+    mine = ProductLine("t_demo", "p1", "v1", "Enamel mug", sku="A-1")
+    mine.link("A-1")
+    mine.log(at, "match", "linked", "the SKU equals the Fortnox article number A-1")
+    mine.log(at + timedelta(minutes=5), "unlink", "unlinked", "")
+    theirs = ProductLine("t_other", "p1", "v1", "Their mug", sku="B-1")
+    theirs.log(at, "match", "linked", "the SKU equals the Fortnox article number B-1")
+    for line in (mine, theirs):
+        with uow_for(line.tenant_id) as uow:
+            uow.lines.add(line)
+            uow.commit()
+    services = build_catalog(settings, with_runs=False, auth=StoreNames(), ikas=object(), fortnox=object())  # type: ignore[arg-type]
+    server, port = create_server("127.0.0.1:0", partial(register, services), service_token=TOKEN)
+    server.start()
+    app = gateway(tmp_path, f"127.0.0.1:{port}", auth, orders)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield signer(client, "demo"), mine.id, theirs.id
+    app.state.clients.close()
+    server.stop(0)
+
+
+def test_one_product_line_comes_with_its_timeline(lines_client: tuple[TestClient, str, str]) -> None:
+    client, mine, _ = lines_client
+
+    response = client.get(f"/api/v1/products/{mine}")
+
+    assert response.status_code == 200, response.text
+    line = response.json()
+    assert (line["name"], line["sku"], line["fortnox_article_number"], line["status"]) == (
+        "Enamel mug",
+        "A-1",
+        "A-1",
+        "pending",
+    )
+    assert line["timeline"] == [
+        {
+            "at": "2026-03-02T08:15:00Z",
+            "step": "match",
+            "outcome": "linked",
+            "detail": "the SKU equals the Fortnox article number A-1",
+        },
+        {"at": "2026-03-02T08:20:00Z", "step": "unlink", "outcome": "unlinked", "detail": None},
+    ]
+    assert "timeline" not in client.get("/api/v1/products").json()["items"][0]
+
+
+def test_another_stores_product_line_is_404(lines_client: tuple[TestClient, str, str]) -> None:
+    client, _, theirs = lines_client
+
+    response = client.get(f"/api/v1/products/{theirs}")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "Their mug" not in response.text
+    assert "B-1" not in response.text

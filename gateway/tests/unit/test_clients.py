@@ -361,6 +361,28 @@ def test_a_line_action_names_the_tenant_and_line(method: str, rpc: str, response
     assert [(name, request.tenant_id, request.line_id) for name, request in stub.requests] == [(rpc, "t1", "l1")]
 
 
+def test_one_line_comes_with_its_timeline() -> None:
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    entries = [
+        catalog_pb2.TimelineEntry(at=_timestamp(at), step="match", outcome="linked", detail="SKU equals A-1"),
+        catalog_pb2.TimelineEntry(step="unlink", outcome="unlinked"),
+    ]
+    line = catalog_pb2.ProductLine(id="l1", name="Mug", status=catalog_pb2.LINE_STATUS_IGNORED, timeline=entries)
+    client, stub = _catalog_with(catalog_pb2.GetProductLineResponse(line=line))
+
+    detail = client.get_product_line("t1", "l1").model_dump(mode="json")
+
+    assert [(name, request.tenant_id, request.line_id) for name, request in stub.requests] == [
+        ("GetProductLine", "t1", "l1")
+    ]
+    assert (detail["id"], detail["status"]) == ("l1", "ignored")
+    assert detail["timeline"] == [
+        {"at": "2026-03-01T12:00:00Z", "step": "match", "outcome": "linked", "detail": "SKU equals A-1"},
+        {"at": None, "step": "unlink", "outcome": "unlinked", "detail": None},
+    ]
+    assert "timeline" not in catalog_client.line_from_proto(line).model_dump()  # lists and actions: without
+
+
 def test_runs_are_started_listed_and_read_for_one_tenant() -> None:
     run = common_pb2.Run(id="r1", scope="products", state=common_pb2.RUN_STATE_QUEUED)
     client, stub = _catalog_with(catalog_pb2.StartCatalogRunResponse(run=run))

@@ -65,6 +65,7 @@ def test_openapi_lists_the_product_and_sync_routes(anonymous: TestClient) -> Non
         "/api/v1/products/match": {"post"},
         "/api/v1/products/preview": {"post"},
         "/api/v1/products/relations": {"delete"},
+        "/api/v1/products/{line_id}": {"get"},
         "/api/v1/products/{line_id}/relation": {"post", "delete"},
         "/api/v1/products/{line_id}/sync-stock": {"post"},
         "/api/v1/products/{line_id}/export": {"post"},
@@ -79,6 +80,13 @@ def test_openapi_lists_the_product_and_sync_routes(anonymous: TestClient) -> Non
     assert set(paths["/api/v1/products/{line_id}/relation"]["delete"]["responses"]) >= {"204", "404"}
     listed = {parameter["name"] for parameter in paths["/api/v1/products"]["get"]["parameters"]}
     assert listed == {"page", "page_size", "q", "status"}
+    one = paths["/api/v1/products/{line_id}"]["get"]["responses"]
+    assert one["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ProductLineDetail"}
+    assert set(one) >= {"200", "401", "404", "503"}
+    assert one["404"]["content"] == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for action in ("relation", "sync-stock", "export"):  # actions answer the line without its timeline
+        post = paths[f"/api/v1/products/{{line_id}}/{action}"]["post"]["responses"]["200"]
+        assert post["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ProductLine"}
 
 
 def test_openapi_documents_the_line_statuses_and_page_limits(anonymous: TestClient) -> None:
@@ -92,6 +100,11 @@ def test_openapi_documents_the_line_statuses_and_page_limits(anonymous: TestClie
     assert parameters["page_size"]["schema"]["default"] == 50
     run = schema_of(document, "Run")["properties"]
     assert run["state"]["enum"] == ["queued", "running", "succeeded", "failed", "partially_failed"]
+    detail = schema_of(document, "ProductLineDetail")
+    assert set(detail["required"]) == set(detail["properties"]) == set(line["properties"]) | {"timeline"}
+    entry = schema_of(document, "LineTimelineEntry")
+    assert set(entry["properties"]) == set(entry["required"]) == {"at", "step", "outcome", "detail"}
+    assert entry["properties"]["at"]["anyOf"][0]["format"] == "date-time"
 
 
 def test_openapi_lists_the_order_routes_and_their_problems(anonymous: TestClient) -> None:

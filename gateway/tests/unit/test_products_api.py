@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pytest
 
-from bridge_gateway.models import EntityError, StockLocation
+from bridge_gateway.models import EntityError, LineTimelineEntry, StockLocation
 from bridge_platform.errors import Conflict, UpstreamRejected, UpstreamUnavailable
 
 if TYPE_CHECKING:
@@ -230,6 +230,62 @@ def test_a_stock_sync_without_a_location_is_a_conflict(client: TestClient, catal
     problem = problem_of(client.post(f"{PRODUCTS}/{line.id}/sync-stock"), 409)
 
     assert "stock location" in problem["detail"]
+
+
+# ---- one line with its timeline
+
+
+def test_one_line_comes_with_its_timeline_oldest_first(client: TestClient, catalog: FakeCatalog) -> None:
+    line = catalog.add_line("t_demo", "Mug", sku="MUG-1")
+    at = datetime(2026, 3, 2, 8, 15, tzinfo=UTC)
+    catalog.timelines[line.id] = [
+        LineTimelineEntry(at=at, step="match", outcome="linked", detail="the SKU equals the Fortnox article number"),
+        LineTimelineEntry(at=at, step="stock_sync", outcome="stock_written", detail=None),
+    ]
+
+    response = client.get(f"{PRODUCTS}/{line.id}")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == LINE_FIELDS | {"timeline"}
+    assert {key: value for key, value in body.items() if key != "timeline"} == line.model_dump(mode="json")
+    assert body["timeline"] == [
+        {
+            "at": "2026-03-02T08:15:00Z",
+            "step": "match",
+            "outcome": "linked",
+            "detail": "the SKU equals the Fortnox article number",
+        },
+        {"at": "2026-03-02T08:15:00Z", "step": "stock_sync", "outcome": "stock_written", "detail": None},
+    ]
+    assert "timeline" not in client.get(PRODUCTS).json()["items"][0]  # the list stays without timelines
+
+
+def test_a_line_never_touched_has_an_empty_timeline(client: TestClient, catalog: FakeCatalog) -> None:
+    line = catalog.add_line("t_demo", "Mug", status="unmatched", fortnox_article_number=None)
+
+    assert client.get(f"{PRODUCTS}/{line.id}").json()["timeline"] == []
+
+
+def test_another_tenants_line_and_its_timeline_are_404(client: TestClient, catalog: FakeCatalog) -> None:
+    theirs = catalog.add_line("t_other", "Their mug")
+    catalog.timelines[theirs.id] = [LineTimelineEntry(at=None, step="match", outcome="linked", detail="secret")]
+
+    problem = problem_of(client.get(f"{PRODUCTS}/{theirs.id}"), 404)
+
+    assert "Their mug" not in str(problem)
+    assert "secret" not in str(problem)
+
+
+def test_one_line_needs_a_session_and_the_catalog(anonymous: TestClient, client: TestClient, catalog: Any) -> None:
+    line = catalog.add_line("t_demo", "Mug")
+    problem_of(anonymous.get(f"{PRODUCTS}/{line.id}"), 401)
+    catalog.error = UpstreamUnavailable("service", "connection refused")
+
+    response = client.get(f"{PRODUCTS}/{line.id}")
+
+    problem_of(response, 503)
+    assert response.headers["retry-after"] == "5"
 
 
 # ---- operations: match, preview, reset all
