@@ -27,7 +27,8 @@ export function progressView(run) {
   const { done, total } = run.progress;
   const bar = h("progress", { max: total || undefined, value: total ? done : undefined,
     "aria-label": `${run.scope} progress` });
-  if (!UNFINISHED.has(run.state) && total === null) { bar.max = 1; bar.value = 1; }
+  // A finished run is full, also when its total stayed unknown or was 0 (nothing to do).
+  if (!UNFINISHED.has(run.state) && !total) { bar.max = 1; bar.value = 1; }
   return h("div", { class: `run run-${run.state}`, "data-run-id": run.id, "data-state": run.state },
     h("div", { class: "run-head" }, h("strong", {}, run.scope), " ", h("span", { class: "run-state" }, run.state),
       " ", h("span", { class: "run-done" }, total ? `${done} of ${total}` : `${done} done`)),
