@@ -47,10 +47,18 @@ export function mount(panel) {
 
   const search = h("input", { type: "search", id: "orders-search", autocomplete: "off",
     placeholder: "Number, name or e-mail" });
+  const searchNow = () => {
+    clearTimeout(searchTimer);
+    if (search.value.trim() === state.q) return;
+    state.q = search.value.trim();
+    state.page = 1;
+    load();
+  };
   search.addEventListener("input", () => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { state.q = search.value.trim(); state.page = 1; load(); }, SEARCH_DEBOUNCE_MS);
+    searchTimer = setTimeout(searchNow, SEARCH_DEBOUNCE_MS);
   });
+  search.addEventListener("keydown", (event) => { if (event.key === "Enter") searchNow(); }); // no need to wait
   const status = h("select", { id: "orders-status",
     onchange: () => { state.status = status.value; state.page = 1; load(); } },
     h("option", { value: "" }, "All"), STATUSES.map((name) => h("option", { value: name }, name)));
