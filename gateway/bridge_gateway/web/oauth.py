@@ -7,7 +7,9 @@ Redirect URIs are built from BRIDGE_PUBLIC_URL, the address registered with ikas
 
 from __future__ import annotations
 
+import json
 import logging
+from string import Template
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Query
@@ -29,17 +31,34 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-# The dashboard that opened the consent window listens for these (same origin only).
+# The page names its outcome in data-message (also sent as `outcome`); the dashboard that opened the consent
+# window listens for FORTNOX_AUTHORIZED_MESSAGE and checks that it comes from its own origin.
 FORTNOX_CONNECTED_MESSAGE: Final = "bridge:fortnox-connected"
 FORTNOX_FAILED_MESSAGE: Final = "bridge:fortnox-connect-failed"
+FORTNOX_AUTHORIZED_MESSAGE: Final = "bridge:fortnox-authorized"
 
-_TELL_OPENER: Final = """
+# Constant code: every value it uses (outcome, company name) comes from data-* attributes that pages.page
+# escapes, so nothing from the query or from Fortnox is ever part of the script.
+_TELL_OPENER: Final = Template("""
 const result = document.getElementById("page").dataset;
-if (window.opener && !window.opener.closed) {
-  window.opener.postMessage({ type: result.message, company_name: result.company || null }, window.location.origin);
+const hasOpener = Boolean(window.opener && !window.opener.closed);
+if (hasOpener) {
+  window.opener.postMessage({
+    type: $message_type, ok: result.ok === "true", outcome: result.message, company_name: result.company || null,
+  }, window.location.origin);
 }
-if (result.close === "yes") { window.setTimeout(() => window.close(), 1500); }
-"""
+document.getElementById("with-opener").hidden = !hasOpener;
+document.getElementById("without-opener").hidden = hasOpener;
+const closeButton = document.getElementById("close-window");
+if (closeButton) { closeButton.addEventListener("click", () => window.close()); }
+if (hasOpener && result.close === "yes") { window.setTimeout(() => window.close(), 1000); }
+""").substitute(message_type=json.dumps(FORTNOX_AUTHORIZED_MESSAGE))
+
+# Without an opener (the consent was opened in a tab, or the browser cut the link) the page offers the way back;
+# the script swaps in what fits a window the dashboard opened.
+_BACK_TO_BRIDGE: Final = '<p id="without-opener"><a href="/">Back to Bridge</a></p>'
+_CLOSES_ITSELF: Final = '<p id="with-opener" hidden>This window closes by itself.</p>'
+_CLOSE_BUTTON: Final = '<p id="with-opener" hidden><button type="button" id="close-window">Close</button></p>'
 
 
 def _unavailable_page() -> HTMLResponse:
@@ -151,21 +170,36 @@ def fortnox_callback(
             return _fortnox_failed(refused.message, status_code=409)
         return _fortnox_failed("Fortnox did not accept the authorization.", status_code=400)
     except UpstreamUnavailable:
-        return _unavailable_page()
+        response = _fortnox_failed(
+            "A service Bridge depends on is not answering right now.",
+            status_code=503,
+            title="Try again shortly",
+        )
+        response.headers["Retry-After"] = "5"
+        return response
     company = connected.fortnox.company_name or "your Fortnox company"
     return page(
         "Connected to Fortnox",
-        paragraphs(f"Bridge is now connected to {company}.", "This window closes by itself."),
-        data={"message": FORTNOX_CONNECTED_MESSAGE, "company": connected.fortnox.company_name or "", "close": "yes"},
+        paragraphs(f"Bridge is now connected to {company}.") + _CLOSES_ITSELF + _BACK_TO_BRIDGE,
+        data={
+            "message": FORTNOX_CONNECTED_MESSAGE,
+            "ok": "true",
+            "company": connected.fortnox.company_name or "",
+            "close": "yes",
+        },
         script=_TELL_OPENER,
     )
 
 
-def _fortnox_failed(reason: str, *, status_code: int) -> HTMLResponse:
+def _fortnox_failed(reason: str, *, status_code: int, title: str = "Not connected to Fortnox") -> HTMLResponse:
+    """A failure stays open with its reason: a window the dashboard opened gets a Close button, others the way
+    back; either way the dashboard hears of it (ok: false) and shows the connection as it is."""
     return page(
-        "Not connected to Fortnox",
-        paragraphs(reason, "Nothing was changed. You can close this window and try again from Bridge."),
+        title,
+        paragraphs(reason, "Nothing was changed. You can close this window and try again from Bridge.")
+        + _CLOSE_BUTTON
+        + _BACK_TO_BRIDGE,
         status_code=status_code,
-        data={"message": FORTNOX_FAILED_MESSAGE, "close": "no"},
+        data={"message": FORTNOX_FAILED_MESSAGE, "ok": "false", "close": "no"},
         script=_TELL_OPENER,
     )

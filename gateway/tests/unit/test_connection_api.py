@@ -3,7 +3,9 @@ over the fake auth service."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import parse_qs, urlsplit
 
@@ -215,6 +217,101 @@ def test_an_incomplete_fortnox_callback_is_400(anonymous: TestClient, params: di
 
     assert response.status_code == 400
     assert "incomplete" in response.text
+
+
+# ---- the callback page and the dashboard window that opened it
+
+
+def scripts_of(page: str) -> list[str]:
+    return re.findall(r"<script>(.*?)</script>", page, flags=re.DOTALL)
+
+
+def test_the_connected_page_tells_the_dashboard_it_authorized_and_closes_after_a_second(client: TestClient) -> None:
+    response = connect(client)
+
+    assert 'data-ok="true"' in response.text
+    [_, tell_opener] = scripts_of(response.text)  # after the ikas CLOSE_LOADER one
+    assert 'type: "bridge:fortnox-authorized", ok: result.ok === "true"' in tell_opener
+    assert "}, window.location.origin);" in tell_opener
+    assert 'if (hasOpener && result.close === "yes") { window.setTimeout(() => window.close(), 1000); }' in tell_opener
+    # Shown only in a window the dashboard opened; without an opener the page leads back to the dashboard.
+    assert '<p id="with-opener" hidden>This window closes by itself.</p>' in response.text
+    assert '<p id="without-opener"><a href="/">Back to Bridge</a></p>' in response.text
+
+
+def test_a_page_without_a_company_name_still_tells_the_dashboard(client: TestClient, auth: FakeAuth) -> None:
+    original = auth.complete_fortnox_connect
+
+    def nameless(**kwargs: Any) -> Any:
+        connected = original(**kwargs)
+        return type(connected)(connected.tenant_id, connected.fortnox.model_copy(update={"company_name": None}))
+
+    auth.complete_fortnox_connect = nameless
+
+    response = connect(client)
+
+    assert response.status_code == 200
+    assert "connected to your Fortnox company" in response.text
+    assert 'data-company=""' in response.text
+    assert 'data-ok="true"' in response.text
+
+
+def unavailable_callback(client: TestClient, auth: FakeAuth) -> Any:
+    authorize_url = client.post(AUTHORIZE).json()["authorize_url"]
+    auth.error = UpstreamUnavailable("auth", "down")
+    return client.get("/oauth/fortnox/callback", params={"state": state_of(authorize_url), "code": "a-code"})
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "message"),
+    [
+        (lambda client, auth: connect(client, error="access_denied"), 200, "You declined the connection in Fortnox."),
+        (lambda client, auth: connect(client, code="other-company"), 409, "Andra AB is not the company"),
+        (
+            lambda client, auth: client.get("/oauth/fortnox/callback", params={"state": "never", "code": "c"}),
+            400,
+            "unknown, has already been used or has expired",
+        ),
+        (lambda client, auth: client.get("/oauth/fortnox/callback", params={"code": "c"}), 400, "incomplete"),
+        (unavailable_callback, 503, "not answering right now"),
+    ],
+)
+def test_a_failure_page_keeps_its_message_tells_the_dashboard_and_stays_open(
+    client: TestClient, auth: FakeAuth, answer: Any, status: int, message: str
+) -> None:
+    response = answer(client, auth)
+
+    assert response.status_code == status
+    assert message in response.text
+    assert "Nothing was changed." in response.text
+    assert 'data-ok="false"' in response.text
+    assert 'data-close="no"' in response.text  # it never closes itself: the merchant reads why first
+    [_, tell_opener] = scripts_of(response.text)
+    assert 'type: "bridge:fortnox-authorized", ok: result.ok === "true"' in tell_opener
+    assert '<p id="with-opener" hidden><button type="button" id="close-window">Close</button></p>' in response.text
+    assert '<p id="without-opener"><a href="/">Back to Bridge</a></p>' in response.text
+    if status == 503:
+        assert response.headers["retry-after"] == "5"
+
+
+def test_the_page_script_is_the_same_whatever_the_company_is_called(client: TestClient, auth: FakeAuth) -> None:
+    plain = connect(client)
+    original = auth.complete_fortnox_connect
+    hostile = '</script><script>alert("x")</script>\' "; alert(1); //'
+
+    def renamed(**kwargs: Any) -> Any:
+        connected = original(**kwargs)
+        return type(connected)(connected.tenant_id, connected.fortnox.model_copy(update={"company_name": hostile}))
+
+    auth.complete_fortnox_connect = renamed
+    client.delete("/api/v1/connection/fortnox")
+
+    response = connect(client)
+
+    assert response.status_code == 200
+    assert scripts_of(response.text) == scripts_of(plain.text)  # the name reaches the script only as data
+    assert hostile not in response.text
+    assert html.escape(hostile, quote=True) in response.text
 
 
 def test_disconnect_is_204_and_the_connection_shows_disconnected(client: TestClient) -> None:
