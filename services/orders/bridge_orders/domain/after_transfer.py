@@ -6,14 +6,16 @@ order, cheap to compute from the order alone, so that an order re-read without c
   gift packaging, adjustments and the billing address: what was bought. It changes only when the order is edited.
 - `active`: what is still sold (lines neither cancelled nor refunded, shipping not refunded): the Fortnox order's
   content while it is not invoiced.
-- `credited`: the refunded and cancelled part (`removed`) whose credit invoices are complete.
+- `credited`: the refunded and cancelled part (`removed`) the documents reflect: left out of the Fortnox order
+  before invoicing, or credited after.
 Rows are compared by what they are (article number or free text, description, unit price, VAT) and their
 quantities summed, so a split line and a whole one compare alike.
 
-Before invoicing, a changed `active` updates the Fortnox order (`row_update`: the fact sheet's RowId rules, §5.5).
-After invoicing, a changed `gross` flags the order edited_after_invoice (an invoice is not edited; the advice is to
-credit and re-invoice), and a changed `removed` is credited (`credit_rows`): per row never more than was invoiced
-less what is credited already, as Fortnox's own credit invoices say (they are the truth, not Bridge's memory).
+Before invoicing, a changed `active` or `gross` updates the Fortnox order (`row_update`: the fact sheet's RowId
+rules, §5.5). After invoicing, a changed `gross` flags the order edited_after_invoice (an invoice is not edited; the
+advice is to credit and re-invoice), and a changed `removed` is credited (`credit_rows`): per row what the invoice
+holds beyond what is still sold, never more than ikas took back, less what is credited already, as Fortnox's own
+credit invoices say (they are the truth, not Bridge's memory).
 """
 
 from __future__ import annotations
@@ -205,9 +207,6 @@ class OrderChanges:
     def baseline(self) -> Followed:
         """What a Fortnox order just made from this ikas order agrees with: it left out what was taken back."""
         return Followed(self.gross, self.active, self.removed)
-
-
-NOTHING_CREDITED: Final = _dumped({"everything": False, "lines": [], "shipping": []})
 
 
 # -- the Fortnox order's rows after an edit (RowId rules, fortnox-api.md §5.5) -------------------------------------
