@@ -147,7 +147,7 @@ def test_install_sign_in_connect_and_disconnect(urls: Urls, browser: httpx.Clien
     assert "samesite=lax" in session_cookie.lower()  # plain http on localhost
     browser.headers["X-Bridge-CSRF"] = answer.cookies["bridge_csrf"]
     home = browser.get(f"{urls.gateway}/")
-    assert "<strong>demo</strong>" in home.text
+    assert '<strong id="store-name">demo</strong>' in home.text  # the dashboard, signed in
     launch = dashboard_launch(urls, "demo")
     connection = browser.get(f"{urls.gateway}{CONNECTION}").json()
     assert connection["ikas"] == {
