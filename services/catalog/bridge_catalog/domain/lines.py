@@ -36,6 +36,7 @@ PRODUCT_SYNC: Final = "product_sync"
 STOCK_SYNC: Final = "stock_sync"
 EXPORT_NOW: Final = "export_now"
 SYNC_STOCK_NOW: Final = "sync_stock_now"
+RUN_STEPS: Final = (MATCH, PRODUCT_SYNC, STOCK_SYNC)  # runs the schedule or a button repeats
 
 # Outcomes of the timeline.
 LINKED: Final = "linked"
@@ -196,20 +197,13 @@ class ProductLine:
         self.error_hint, self.error_at = error.hint, error.at
 
     def log(self, at: datetime, step: str, outcome: str, detail: str = "") -> None:
-        """Adds an attempt to the timeline, keeping the newest MAX_TIMELINE. A failure that repeats the newest
-        entry word for word is not added again: a line that fails the same way every scheduled run shows it once."""
+        """Adds an attempt to the timeline, keeping the newest MAX_TIMELINE. A run's failure that repeats the
+        newest entry word for word is not added again: a line that fails the same way every scheduled run shows
+        it once. An action asked for by hand is always added, so the merchant sees each try."""
         attempt = Attempt(at, step, outcome, detail)
         newest = self.timeline[-1] if self.timeline else None
-        if (
-            outcome == FAILED
-            and newest is not None
-            and (newest.step, newest.outcome, newest.detail)
-            == (
-                step,
-                outcome,
-                detail,
-            )
-        ):
+        repeated = newest is not None and (newest.step, newest.outcome, newest.detail) == (step, outcome, detail)
+        if outcome == FAILED and step in RUN_STEPS and repeated:
             return
         # Reassigned, never mutated in place, so the mapper sees the change.
         self.timeline = (*self.timeline, attempt)[-MAX_TIMELINE:]

@@ -59,6 +59,15 @@ def test_a_failure_that_repeats_the_newest_entry_is_shown_once() -> None:
     assert [a.detail for a in line.timeline] == [refused, "another reason", refused]
 
 
+def test_a_failure_of_an_action_asked_for_by_hand_is_added_each_time() -> None:
+    line = ProductLine("t1", "p1", "v1", "Mug", sku="A-1")
+
+    line.log(AT, "sync_stock_now", FAILED, "choose the ikas stock location")
+    line.log(AT + timedelta(minutes=1), "sync_stock_now", FAILED, "choose the ikas stock location")
+
+    assert [a.at for a in line.timeline] == [AT, AT + timedelta(minutes=1)]
+
+
 # -- relations ----------------------------------------------------------------------------------------------
 
 
