@@ -126,9 +126,12 @@ def dashboard(
     launch = httpx.get(f"{urls.ikas}/__admin/dashboard-launch", params={"store": STORE}, timeout=10)
     assert launch.status_code == 200, launch.text
     page = context.new_page()
+    uncaught: list[str] = []  # exceptions and unhandled rejections in the dashboard's scripts
+    page.on("pageerror", lambda error: uncaught.append(f"{error.name}: {error.message}"))
     page.goto(f"/?{launch.json()['query']}")
     expect(page.get_by_role("tablist", name="Dashboard")).to_be_visible()
     yield page
     if request.node.stash.get(FAILED_KEY, False) and not page.is_closed():
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
         page.screenshot(path=artifacts / f"failed-{name}.png", full_page=True)
+    assert not uncaught, f"the dashboard's scripts failed: {uncaught}"
