@@ -2,7 +2,8 @@
 
 With the signed query parameters (`storeName`, `merchantId`, `authorizedAppId`, `timestamp`,
 `signature`) it signs the browser in and redirects to `/` without them, so they never stay in the
-address bar or in a bookmark. Signed in, it is the dashboard (web/static/main.js builds its tabs).
+address bar or in a bookmark; inside a frame (the ikas admin) it answers the dashboard at once. Signed in, it is
+the dashboard (web/static/main.js builds its tabs).
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ def home(request: Request, settings: Settings, clients: Clients) -> Response:
                 "Open Bridge again from your ikas admin (My Apps).",
                 status_code=401,
             )
-        response = RedirectResponse("/", status_code=303)
+        if request.headers.get("sec-fetch-dest") == "iframe":
+            # Inside the ikas admin the browser may refuse the cookie of a site framed in another (third-party
+            # cookies), so the redirect would land signed out: the dashboard is answered at once, and its API calls
+            # carry the App Bridge token (api.js). No address bar shows the parameters in a frame.
+            response: Response = dashboard_page(session.tenant.store_name)
+        else:
+            response = RedirectResponse("/", status_code=303)
         set_session_cookies(response, session, settings)
         return response
     tenant = signed_in_tenant(request, clients)

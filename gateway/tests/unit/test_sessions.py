@@ -152,6 +152,27 @@ def test_signed_parameters_sign_in_and_leave_the_address_bar(anonymous: TestClie
     assert '<strong id="store-name">shop-3</strong>' in anonymous.get("/").text
 
 
+def test_signed_parameters_in_the_ikas_admin_frame_answer_the_dashboard_at_once(
+    anonymous: TestClient, auth: FakeAuth
+) -> None:
+    framed = {"Sec-Fetch-Dest": "iframe"}
+    response = anonymous.get("/", params=auth.signed_parameters("shop-3"), headers=framed, follow_redirects=False)
+
+    assert response.status_code == 200
+    assert '<strong id="store-name">shop-3</strong>' in response.text
+    assert "CLOSE_LOADER" in response.text
+    assert set(cookie_headers(response)) == {"bridge_session", "bridge_csrf"}  # for browsers that keep them
+
+
+def test_forged_signed_parameters_in_a_frame_sign_nobody_in(anonymous: TestClient, auth: FakeAuth) -> None:
+    forged = {**auth.signed_parameters("shop-3"), "signature": "0" * 64}
+    response = anonymous.get("/", params=forged, headers={"Sec-Fetch-Dest": "iframe"}, follow_redirects=False)
+
+    assert response.status_code == 401
+    assert "store-name" not in response.text
+    assert "set-cookie" not in response.headers
+
+
 @pytest.mark.parametrize(
     "forge",
     [
