@@ -164,6 +164,11 @@ async function load({ quiet = false } = {}) {
       h("button", { type: "button", onclick: () => load() }, "Try again")));
     return;
   }
+  if (quiet && form && form.isDirty()) {
+    // The merchant edited the form while the quiet reload was on its way: keep the edits, refresh the card only.
+    showConnection(connection);
+    return;
+  }
   connectionCard = h("section", { class: "card connection", "aria-labelledby": "connection-heading" });
   shown = null;
   popupNote = h("div", { class: "popup-state", "aria-live": "polite" });
