@@ -215,6 +215,12 @@ def document(app: FastAPI) -> None:
             components = schema.setdefault("components", {}).setdefault("schemas", {})
             components.update(problem_schema.pop("$defs", {}))
             components["Problem"] = problem_schema
+            # FastAPI answers 400 (a problem, through _http_error) to a body it cannot parse, before any route
+            # runs: every operation that takes a body may answer it, so each says so.
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        operation.setdefault("responses", {}).setdefault("400", responses(400)[400])
         return app.openapi_schema  # type: ignore[return-value]
 
     app.openapi = openapi  # type: ignore[method-assign]
