@@ -363,6 +363,16 @@ def oauth_admin_router(state: FortnoxState) -> APIRouter:
                 return JSONResponse({"error": f"unknown tenant {body.tenant_id}"}, status_code=404)
             return JSONResponse(mint_tokens(state, body.client_id, body.tenant_id, scopes))
 
+    @router.get("/issued-secrets")
+    def issued_secrets() -> dict[str, list[str]]:
+        """Every token and client secret this sandbox has handed out, for tests that look for leaks."""
+        with state.lock:
+            return {
+                "access_tokens": sorted(state.access_tokens),
+                "refresh_tokens": sorted(state.refresh_tokens),
+                "client_secrets": sorted({c.client_secret for c in state.clients.values()}),
+            }
+
     @router.post("/consent")
     def set_consenting_company(body: Consent) -> JSONResponse:
         with state.lock:

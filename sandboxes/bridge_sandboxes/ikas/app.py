@@ -153,6 +153,16 @@ def build(arguments: argparse.Namespace | None = None) -> FastAPI:
         with state.lock:
             return [vars(i) for i in state.installations.values()]
 
+    @app.get("/__admin/issued-secrets")
+    def issued_secrets() -> dict[str, list[str]]:
+        """Every token and client secret this sandbox has handed out, for tests that look for leaks."""
+        with state.lock:
+            return {
+                "access_tokens": sorted(state.access_tokens),
+                "refresh_tokens": sorted(state.refresh_tokens),
+                "client_secrets": sorted({i.client_secret for i in state.installations.values()}),
+            }
+
     @app.get("/__admin/dashboard-launch")
     def dashboard_launch(store: str, client_id: str = seed.DEMO_CLIENT_ID) -> dict[str, Any]:
         """What ikas gives the app when the merchant opens it: signed query parameters and the App Bridge JWT."""
