@@ -65,13 +65,16 @@ class HttpIkasCatalog:
             )
 
     def variants(self, tenant_id: str) -> Iterator[IkasVariant]:
-        names = self._value_names(tenant_id)
+        names: dict[str, str] | None = None
         for product in self._client.iter_products(tenant_id):
+            names = self._value_names(tenant_id) if names is None else names  # not read when no product is
             yield from self._variants_of(product, names, keep_deleted=False)
 
     def variants_changed_since(self, tenant_id: str, since: datetime) -> Iterator[IkasVariant]:
-        names = self._value_names(tenant_id)
+        # The variant types are read once the first changed product is: an idle tenant's run costs one read.
+        names: dict[str, str] | None = None
         for product in self._client.iter_products_updated_since(tenant_id, since, include_deleted=True):
+            names = self._value_names(tenant_id) if names is None else names
             yield from self._variants_of(product, names, keep_deleted=True)
 
     def variants_of_product(self, tenant_id: str, product_id: str) -> list[IkasVariant]:

@@ -412,7 +412,6 @@ class SyncProducts:
 
     def _ikas_to_fortnox(self, session: _Session, watermark: datetime | None, progress: RunProgress) -> None:
         tenant_id = session.tenant_id
-        tags: set[str] | None = self._ikas.fortnox_tag_ids(tenant_id)
         if watermark is None:
             variants = list(self._ikas.variants(tenant_id))
             self._orphan_unseen(session, variants, None)
@@ -420,6 +419,8 @@ class SyncProducts:
             variants = list(self._ikas.variants_changed_since(tenant_id, watermark))
             # saveProduct is a full replace: a variant left out of it is gone without a `deleted` flag.
             self._orphan_unseen(session, variants, {v.product_id for v in variants})
+        # The "fortnox" tag matters only to variants to look at: a run with none (an idle tenant) spends no read.
+        tags: set[str] | None = self._ikas.fortnox_tag_ids(tenant_id) if variants else set()
         session.duplicate_skus = self._count_skus(session, variants, full=watermark is None)
         if watermark is None or self._lookups_needed(session, variants) > LIST_INSTEAD_OF_LOOKUPS:
             session.articles = {article.number: article for article in self._fortnox.articles(tenant_id)}
