@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Final, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -72,17 +72,30 @@ def wake_owner(clients: GatewayClients, result: WebhookResult) -> None:
         )
 
 
+# The body travels on to auth in one gRPC message, whose ceiling is 4 MiB; a larger one was a 503 (the call
+# failed with RESOURCE_EXHAUSTED). An ikas delivery is one record, far below this.
+MAX_WEBHOOK_BYTES: Final = 3 * 1024 * 1024
+TOO_LARGE: Final = f"a webhook delivery may be at most {MAX_WEBHOOK_BYTES} bytes"
+
+
 class WebhookReceipt(BaseModel):
     status: Literal["accepted", "duplicate", "ignored"]
 
 
-@router.post("/webhooks/ikas", responses=responses(401, 422, 503))
+@router.post("/webhooks/ikas", responses=responses(401, 413, 422, 503))
 async def ikas_webhook(request: Request) -> WebhookReceipt:
     """Takes one ikas webhook delivery; `duplicate` for one already taken (ikas retries until it sees a 200)."""
-    body = await request.body()
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(413, TOO_LARGE)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_WEBHOOK_BYTES:
+            raise HTTPException(413, TOO_LARGE)
     headers = {name: ", ".join(request.headers.getlist(name)) for name in request.headers}
     clients = gateway_clients(request)
     # The gRPC call blocks: off the event loop, like FastAPI runs the synchronous routes.
-    result = await run_in_threadpool(clients.auth.handle_ikas_webhook, body, headers)
+    result = await run_in_threadpool(clients.auth.handle_ikas_webhook, bytes(body), headers)
     await run_in_threadpool(wake_owner, clients, result)
     return WebhookReceipt(status=result.outcome)
