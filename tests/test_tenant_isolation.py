@@ -6,7 +6,8 @@ editing this file, is called with one tenant's session and the other tenant's re
 problem body that carries none of the owner's data, and the owner's records, runs and Fortnox company are
 unchanged. Lists never show the other tenant's ids.
 
-Then every database of the stack (every row of every table of every SQLite file in its data dir, and the files'
+Then both sandboxes' clocks move past their tokens' lifetimes so Bridge refreshes its Fortnox and ikas tokens, and
+every database of the stack (every row of every table of every SQLite file in its data dir, and the files'
 raw bytes) and the stack's whole log are searched for every secret the stack has seen: the access and refresh
 tokens the two sandboxes issued, the OAuth client secrets, the vault key, the service token, the dashboard session
 and CSRF tokens and an App Bridge JWT, each exactly and in its base64, URL-encoded and JSON-escaped forms.
@@ -274,8 +275,7 @@ def secret_values(urls: Urls, stack: DevProcess, tenants: dict[str, Tenant]) -> 
     """Every secret the stack has seen, by a name that says where it came from."""
     found: dict[str, str] = {}
     for sandbox, base in (("ikas", urls.ikas), ("fortnox", urls.fortnox)):
-        issued = httpx.get(f"{base}/__admin/issued-secrets", timeout=10).json()
-        for kind, values in issued.items():
+        for kind, values in issued(base).items():
             for index, value in enumerate(values):
                 found[f"{sandbox} {kind}[{index}]"] = value
     data = stack.data_dir
@@ -289,9 +289,34 @@ def secret_values(urls: Urls, stack: DevProcess, tenants: dict[str, Tenant]) -> 
     for tenant in tenants.values():
         for cookie in ("bridge_session", "bridge_csrf"):
             found[f"{tenant.store} {cookie}"] = tenant.client.cookies[cookie]
-    launch = httpx.get(f"{urls.ikas}/__admin/dashboard-launch", params={"store": "demo"}, timeout=10).json()
-    found["demo App Bridge JWT"] = launch["jwt"]
     return {name: value for name, value in found.items() if len(value) >= 8}
+
+
+def issued(base: str) -> dict[str, list[str]]:
+    answer: dict[str, list[str]] = httpx.get(f"{base}/__admin/issued-secrets", timeout=10).json()
+    return answer
+
+
+def refresh_every_token(urls: Urls, demo: Tenant) -> set[str]:
+    """Both sandboxes' clocks moved past their access tokens' lifetimes, then a PDF download and a match run:
+    Bridge refreshes its Fortnox and ikas tokens, so the refresh paths' handling of tokens is searched too.
+    The tokens issued by the refreshes."""
+    before = {base: issued(base) for base in (urls.fortnox, urls.ikas)}
+    for base, seconds in ((urls.fortnox, 3900), (urls.ikas, 15_000)):
+        moved = httpx.post(f"{base}/__admin/clock", json={"advance_s": seconds}, timeout=10)
+        assert moved.status_code == 200, moved.text
+    invoiced = [o for o in every_item(demo.client, ORDERS) if o.get("fortnox_invoice_number")]
+    pdf = demo.client.get(f"{ORDERS}/{invoiced[0]['id']}/invoice.pdf")
+    assert pdf.status_code == 200, pdf.text
+    (match,) = started(demo.client.post(f"{PRODUCTS}/match"))
+    assert wait_for(demo.client, match["id"])["state"] == "succeeded"
+    new: set[str] = set()
+    for base, old in before.items():
+        now = issued(base)
+        fresh = {kind: set(now[kind]) - set(old[kind]) for kind in ("access_tokens", "refresh_tokens")}
+        assert fresh["access_tokens"], f"no token was refreshed at {base}"
+        new |= fresh["access_tokens"] | fresh["refresh_tokens"]
+    return new
 
 
 def forms_of(value: str) -> set[bytes]:
@@ -328,12 +353,14 @@ def database_texts(data_dir: Path) -> dict[str, bytes]:
 
 def test_no_secret_is_stored_or_logged(urls: Urls, isolated_stack: DevProcess, tenants: dict[str, Tenant]) -> None:
     demo = tenants["demo"]
-    secrets = secret_values(urls, isolated_stack, tenants)
-    # The App Bridge JWT is used once, so it has been through the gateway and auth like a session token.
-    jwt_call = httpx.get(
-        f"{urls.gateway}{ORDERS}", headers={"Authorization": f"JWT {secrets['demo App Bridge JWT']}"}, timeout=30
-    )
+    # An App Bridge JWT, used once, has been through the gateway and auth like a session token.
+    launch = httpx.get(f"{urls.ikas}/__admin/dashboard-launch", params={"store": "demo"}, timeout=10).json()
+    jwt_call = httpx.get(f"{urls.gateway}{ORDERS}", headers={"Authorization": f"JWT {launch['jwt']}"}, timeout=30)
     assert jwt_call.status_code == 200, jwt_call.text
+    refreshed = refresh_every_token(urls, demo)
+    secrets = secret_values(urls, isolated_stack, tenants)
+    secrets["demo App Bridge JWT"] = launch["jwt"]
+    assert refreshed <= set(secrets.values())
     assert demo.client.get(f"{PRODUCTS}").status_code == 200
     kinds = {name.split("[")[0] for name in secrets}
     assert {"ikas access_tokens", "ikas refresh_tokens", "fortnox access_tokens", "fortnox refresh_tokens"} <= kinds
