@@ -263,8 +263,14 @@ def order_draft(
     prices_include_vat: bool,
     unit_attributes: AttributeValues | None = None,
 ) -> OrderDraft | MissingRelations:
-    """The Fortnox order, or the SKUs it waits for. Raises MappingError when a row cannot be sent as the
-    settings stand (a missing sales account for a non-standard VAT rate, an unusable unit)."""
+    """The Fortnox order, or the SKUs it waits for. Raises MappingError for an order without lines (product.md
+    §11: a clear error on that order, not an empty Fortnox order) and when a row cannot be sent as the settings
+    stand (a missing sales account for a non-standard VAT rate, an unusable unit)."""
+    if not order.lines:
+        raise MappingError(
+            f"ikas order {order.number} has no lines, so there is nothing to put in a Fortnox order",
+            "add the products to the order in ikas, then send it again",
+        )
     if not settings.sync_items_without_relation:
         missing = missing_relations(order, article_numbers)
         if missing is not None:
