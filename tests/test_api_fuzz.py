@@ -20,6 +20,7 @@ import hmac
 import json
 import os
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +39,13 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import RUNNING_LINE, START_TIMEOUT_S, launch_dev
-from tests.merchants import Urls, connect_fortnox, installed, started, wait_for
+from tests.merchants import Urls, connect_fortnox, fortnox_table, installed, started, wait_for
 
 if TYPE_CHECKING:
     from tests.conftest import DevProcess
 
 DEMO_AB = 1001
+LONG_AGO = "2020-01-01T00:00:00+00:00"
 CLIENT_SECRET = "bridge-local-secret"  # Bridge's local ikas client secret, registered in the ikas sandbox
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # (method, path) left out of the generated run; see the module docstring for why and the tests that cover them.
@@ -94,6 +96,88 @@ def operations(gateway_schema: Any) -> list[Any]:
     kept = [operation for operation in found if (operation.method.upper(), operation.path) not in EXCLUDED]
     assert len(found) - len(kept) == len(EXCLUDED), "an EXCLUDED operation is no longer in the document"
     return kept
+
+
+# ---- odd ikas orders through an orders run (first, so the generated run below also reads them back)
+
+ODD_NAME = "Zo\u0308e \U0001f600 \u202eevil\u202c \u200b\u0130\u0131\u015f\u011f \u00c5sa-\u00d6rn " + "\u00e5" * 200
+ADDRESS = {"addressLine1": "G\u00f6tgatan 1", "postalCode": "116 46", "city": "Stockholm", "country": "SE"}
+
+
+def ikas_order(urls: Urls, **spec: Any) -> dict[str, Any]:
+    answer = httpx.post(f"{urls.ikas}/__admin/orders", json={"store": "demo", **spec}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    order: dict[str, Any] = answer.json()
+    return order
+
+
+def test_odd_ikas_orders_get_a_per_order_error_or_a_correct_order(urls: Urls, merchant: httpx.Client) -> None:
+    lines = merchant.get("/api/v1/products", params={"page_size": 200}).json()["items"]
+    sku = next(
+        line["sku"] for line in lines if line["fortnox_article_number"] and line["status"] in ("synced", "pending")
+    )
+    customer = {"email": "odd.buyer@example.se", "firstName": "Odd", "lastName": "Buyer"}
+    billing = {"firstName": "Odd", "lastName": "Buyer", **ADDRESS}
+    odd = {
+        "no lines": ikas_order(urls, customer=customer, billingAddress=billing, lines=[]),
+        "no customer, no address": ikas_order(urls, lines=[{"sku": sku}]),
+        "odd unicode": ikas_order(
+            urls,
+            customer={"email": "\u00f6dd+\U0001f600@example.se", "firstName": ODD_NAME, "lastName": "\u0000\ufeff"},
+            billingAddress={"firstName": ODD_NAME, "lastName": "\u202e", **ADDRESS, "city": "\u0130stanbul \U0001f30d"},
+            lines=[{"sku": sku}],
+            note="\u0000 \ud7ff \uffff " * 50,
+        ),
+        "zero price": ikas_order(urls, customer=customer, billingAddress=billing, lines=[{"sku": sku, "price": "0"}]),
+        "negative adjustment": ikas_order(
+            urls, customer=customer, billingAddress=billing, lines=[{"sku": sku}], discount={"percent": -15}
+        ),
+        "many lines": ikas_order(
+            urls, customer=customer, billingAddress=billing, lines=[{"sku": sku, "quantity": n} for n in range(1, 61)]
+        ),
+    }
+    normal = ikas_order(urls, customer=customer, billingAddress=billing, lines=[{"sku": sku, "quantity": 2}])
+    document = merchant.get("/api/v1/settings").json()
+    document["orders"].update(
+        sync_automatically=True, sync_from=LONG_AGO, create_invoice=True, send_invoice_email=False
+    )
+    assert merchant.put("/api/v1/settings", json=document).status_code == 200
+
+    for _ in range(3):  # a run going (a webhook's) is waited for, then one more that began after these orders
+        answer = merchant.post("/api/v1/sync", json={"scopes": ["orders"]})
+        if answer.status_code == 409:
+            wait_for(merchant, answer.json()["run_id"])
+            continue
+        (run,) = started(answer)
+        break
+    finished = wait_for(merchant, run["id"])
+
+    assert finished["state"] in ("succeeded", "partially_failed"), finished  # never a stopped run
+    in_fortnox = Counter(
+        str(o.get("ExternalInvoiceReference1") or "") for o in fortnox_table(urls, DEMO_AB, "orders").values()
+    )
+    listed = {}
+    for order in [*odd.values(), normal]:
+        answer = merchant.get("/api/v1/orders", params={"q": order["orderNumber"]})
+        assert answer.status_code == 200, answer.text
+        listed.update({o["ikas_order_id"]: o for o in answer.json()["items"]})
+    outcome = {}
+    for name, order in [*odd.items(), ("normal", normal)]:
+        assert in_fortnox[f"ikas:{order['id']}"] <= 1, name
+        seen = listed.get(order["id"])
+        outcome[name] = seen and seen["status"]
+        if seen is None:  # not taken at all (an order with nothing to send): never in Fortnox either
+            assert in_fortnox[f"ikas:{order['id']}"] == 0, name
+        elif seen["status"] == "error":
+            assert seen["error"]["message"], (name, seen)
+        elif seen["status"] in ("created", "fulfilled"):
+            assert in_fortnox[f"ikas:{order['id']}"] == 1, (name, seen)
+            assert seen["totals_match"] or seen["totals_explanation"], (name, seen)
+    assert outcome["normal"] == "created", outcome  # one odd order never stops the others
+    assert outcome["no lines"] == "error", outcome  # product.md §11: a clear error, not an empty Fortnox order
+    for name in ("no customer, no address", "odd unicode", "zero price", "many lines"):
+        assert outcome[name] == "created", (name, outcome)
+    assert outcome["negative adjustment"] in ("created", "error"), outcome
 
 
 def fuzz(urls: Urls, merchant: httpx.Client, operations: list[Any], examples: int) -> None:
