@@ -27,7 +27,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +218,13 @@ def test_on_demand_runs_triggers_and_webhooks_at_once_make_one_run_at_a_time_and
     deliveries = [repeated] * REPEATS + [order_updated_delivery(urls, orders[n]["id"]) for n in range(UPDATES)]
     environments = [cronjob_environment(race_stack, tmp_path / f"pod-{n}") for n in range(TRIGGERS)]
 
+    asked: dict[int, tuple[datetime, datetime]] = {}  # an on-demand answer's id: when it was asked, answered
+
     def on_demand() -> tuple[str, httpx.Response]:
-        return "on_demand", merchant.post("/api/v1/sync", json={"scopes": ["orders"]})
+        sent = datetime.now(UTC)
+        answer = merchant.post("/api/v1/sync", json={"scopes": ["orders"]})
+        asked[id(answer)] = (sent, datetime.now(UTC))
+        return "on_demand", answer
 
     def webhook(delivery: dict[str, Any]) -> Callable[[], tuple[str, httpx.Response]]:
         return lambda: ("webhook", httpx.post(f"{urls.gateway}/webhooks/ikas", json=delivery, timeout=30))
@@ -259,6 +264,13 @@ def test_on_demand_runs_triggers_and_webhooks_at_once_make_one_run_at_a_time_and
     known = {run["id"] for run in runs}
     assert set(started_ids) <= known, (started_ids, new)
     assert set(refused_with) <= {run["id"] for run in new}, (refused_with, new)  # 409 names a run of the race
+    by_id = {run["id"]: run for run in new}
+    for door, outcome in outcomes:  # ... and that run was going while the refused request was being answered
+        if door == "on_demand" and outcome.status_code == 409:
+            sent, answered = asked[id(outcome)]
+            run = by_id[outcome.json()["run_id"]]
+            assert instant(run["created_at"]) <= answered, (run, answered)
+            assert instant(run["finished_at"]) >= sent, (run, sent)
     assert started_ids or refused_with
     assert len(set(started_ids)) == len(started_ids), started_ids  # a 202 is always a run of its own
     assert all(run["state"] == "succeeded" for run in new), new
