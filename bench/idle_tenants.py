@@ -76,7 +76,19 @@ def add_upstreams(urls: Urls, tenants: int) -> None:
         httpx.post(f"{url}/__admin/rate-limit", json=body, timeout=30).raise_for_status()
 
 
-def make_tenant(urls: Urls, n: int) -> None:
+def make_tenant(urls: Urls, n: int) -> int:
+    """Sets tenant `n` up; the number of attempts it took (a failed step is retried from the install on)."""
+    for attempt in range(1, 4):
+        try:
+            _make_tenant(urls, n)
+            return attempt
+        except (AssertionError, RuntimeError, httpx.HTTPError) as error:
+            if attempt == 3:
+                raise RuntimeError(f"{store_of(n)}: not set up after 3 attempts") from error
+    raise AssertionError("unreachable")
+
+
+def _make_tenant(urls: Urls, n: int) -> None:
     merchant = installed(urls, store_of(n))
     try:
         connect_fortnox(urls, merchant, FIRST_COMPANY + n)
@@ -199,10 +211,10 @@ def main() -> None:
             started = time.monotonic()
             add_upstreams(urls, arguments.tenants)
             with ThreadPoolExecutor(arguments.workers) as pool:
-                list(pool.map(lambda n: make_tenant(urls, n), range(arguments.tenants)))
+                attempts = Counter(pool.map(lambda n: make_tenant(urls, n), range(arguments.tenants)))
             print(
                 f"setup: {arguments.tenants} tenants installed, connected, automatic sync on in "
-                f"{time.monotonic() - started:.1f} s"
+                f"{time.monotonic() - started:.1f} s (tenants by attempts: {dict(sorted(attempts.items()))})"
             )
             for number in range(1, arguments.passes + 1):
                 print(f"pass {number} ({'first sync' if number == 1 else 'steady state'}):")
