@@ -362,3 +362,16 @@ def test_a_whole_refund_before_invoicing_cancels_the_fortnox_order(
     settings_are(database, INVOICING)  # nothing is invoiced afterwards
     assert not process(services).wrote
     assert fortnox.invoices == {}
+
+
+def test_an_order_without_lines_is_an_error_on_that_order_not_an_empty_fortnox_order(
+    services: Services, database: Any, fortnox: Any, ikas: Any
+) -> None:
+    settings_are(database, ON)
+    ikas.orders["o-1"] = ikas_order(lines=(), shipping_lines=())
+    result = process(services)
+    record = stored(database)
+    assert (result.outcome, record.status, fortnox.orders) == ("failed", "error", {})
+    assert record.error is not None
+    assert "has no lines" in record.error.message
+    assert record.error.hint is not None
