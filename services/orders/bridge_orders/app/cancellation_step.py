@@ -18,7 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from bridge_orders.app.changes_step import CreditTakenBack
+from bridge_orders.app.changes_step import CreditTakenBack, joined
 from bridge_orders.app.document_steps import (
     CANCELLED,
     DONE,
@@ -30,15 +30,11 @@ from bridge_orders.app.document_steps import (
 )
 from bridge_orders.app.ports import FortnoxInvoices, FortnoxSettlements, UnitOfWorkFactory
 from bridge_orders.domain.ikas_order import IkasOrder
-from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, Exchange, StepCall
+from bridge_orders.domain.order_record import CANCEL_FORTNOX_ORDER, StepCall
 from bridge_orders.domain.settings import OrderSettings
 
 CANCELLED_STATUS: Final = "CANCELLED"
 REFUNDED_STATUS: Final = "REFUNDED"
-
-
-def _joined(exchanges: list[Exchange]) -> Exchange:
-    return Exchange("\n".join(e.request for e in exchanges), "\n".join(e.response for e in exchanges if e.response))
 
 
 class FollowCancellation:
@@ -106,7 +102,7 @@ class FollowCancellation:
                     FOUND,
                     False,
                 )
-            exchange = _joined([state.exchange, self._fortnox.cancel_order(tenant_id, number)])
+            exchange = joined([state.exchange, self._fortnox.cancel_order(tenant_id, number)])
             return StepDone(
                 lambda r, at: r.record_cancelled(
                     call.claim_token, f"Fortnox order {number}", found=False, at=at, exchange=exchange
