@@ -227,13 +227,24 @@ def start_dev(tmp_path: Path) -> Iterator[Callable[..., DevProcess]]:
         dev.kill_everything()
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    """The whole stack, running, shared by the session; stopped with Ctrl-C (SIGINT) at the end."""
-    dev = launch_dev(tmp_path_factory.mktemp("stack"))
+@contextlib.contextmanager
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, *, interrupt: bool = False, **env_overrides: str
+) -> Iterator[DevProcess]:
+    """A stack of a module's (or the session's) own, running; `interrupt`: stopped with Ctrl-C (SIGINT) first, as
+    a developer stops `make run`. Every process is killed afterwards, whatever happened."""
+    dev = launch_dev(tmp_path_factory.mktemp(name), **env_overrides)
     try:
         dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
         yield dev
-        dev.interrupt()
+        if interrupt:
+            dev.interrupt()
     finally:
         dev.kill_everything()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    """The whole stack, running, shared by the session; stopped with Ctrl-C (SIGINT) at the end."""
+    with running_stack(tmp_path_factory, "stack", interrupt=True) as dev:
+        yield dev

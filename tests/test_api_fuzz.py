@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import RUNNING_LINE, START_TIMEOUT_S, launch_dev
+from tests.conftest import running_stack
 from tests.merchants import Urls, connect_fortnox, fortnox_table, installed, started, wait_for
 
 if TYPE_CHECKING:
@@ -58,12 +58,8 @@ EXCLUDED = {
 
 @pytest.fixture(scope="module")
 def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = launch_dev(tmp_path_factory.mktemp("api-fuzz"), BRIDGE_SYNC_INTERVAL_S="3600")
-    try:
-        dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
+    with running_stack(tmp_path_factory, "api-fuzz", BRIDGE_SYNC_INTERVAL_S="3600") as dev:
         yield dev
-    finally:
-        dev.kill_everything()
 
 
 @pytest.fixture(scope="module")

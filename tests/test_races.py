@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import RUNNING_LINE, START_TIMEOUT_S, DevProcess, launch_dev
+from tests.conftest import DevProcess, running_stack
 from tests.merchants import RUNS, Urls, connect_fortnox, fortnox_table, ikas_store, installed, started, wait_for
 from tests.test_scheduled_triggers import Finished, cronjob_environment, finish, start_trigger
 
@@ -50,12 +50,8 @@ GOING = {"queued", "running"}
 
 @pytest.fixture(scope="module")
 def race_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = launch_dev(tmp_path_factory.mktemp("races"), BRIDGE_SYNC_INTERVAL_S="3600")
-    try:
-        dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
+    with running_stack(tmp_path_factory, "races", BRIDGE_SYNC_INTERVAL_S="3600") as dev:
         yield dev
-    finally:
-        dev.kill_everything()
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import RUNNING_LINE, START_TIMEOUT_S, DevProcess, free_port, launch_dev
+from tests.conftest import DevProcess, free_port, running_stack
 from tests.merchants import RUNS, Urls, connect_fortnox, ikas_store, installed, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,12 +47,8 @@ class Shops:
 
 @pytest.fixture(scope="module")
 def trigger_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = launch_dev(tmp_path_factory.mktemp("triggers"), BRIDGE_SYNC_INTERVAL_S="86400")
-    try:
-        dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
+    with running_stack(tmp_path_factory, "triggers", BRIDGE_SYNC_INTERVAL_S="86400") as dev:
         yield dev
-    finally:
-        dev.kill_everything()
 
 
 @pytest.fixture(scope="module")

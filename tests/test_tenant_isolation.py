@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import RUNNING_LINE, START_TIMEOUT_S, launch_dev
+from tests.conftest import running_stack
 from tests.merchants import (
     RUNS,
     Urls,
@@ -67,12 +67,8 @@ class Tenant:
 
 @pytest.fixture(scope="module")
 def isolated_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
-    dev = launch_dev(tmp_path_factory.mktemp("isolation"), BRIDGE_SYNC_INTERVAL_S="3600")
-    try:
-        dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
+    with running_stack(tmp_path_factory, "isolation", BRIDGE_SYNC_INTERVAL_S="3600") as dev:
         yield dev
-    finally:
-        dev.kill_everything()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, ViewportSize, expect, sync_playwright
 
-from tests.conftest import ROOT, RUNNING_LINE, START_TIMEOUT_S, DevProcess, launch_dev
+from tests.conftest import ROOT, DevProcess, running_stack
 from tests.merchants import Urls, installed
 
 STORE: Final = "demo"
@@ -66,13 +66,8 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, pytest.TestR
 @pytest.fixture(scope="module")
 def ui_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
     """The module's own stack: only the tests start work (no scheduled runs), so what a page shows is theirs."""
-    dev = launch_dev(tmp_path_factory.mktemp("ui"), BRIDGE_SYNC_INTERVAL_S="86400")
-    try:
-        dev.wait_for_output(RUNNING_LINE, START_TIMEOUT_S)
+    with running_stack(tmp_path_factory, "ui", interrupt=True, BRIDGE_SYNC_INTERVAL_S="86400") as dev:
         yield dev
-        dev.interrupt()
-    finally:
-        dev.kill_everything()
 
 
 @pytest.fixture(scope="module")
