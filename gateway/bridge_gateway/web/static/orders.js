@@ -2,7 +2,9 @@
 // filters and paging, and the per-order actions. mount(panel) builds it the first time the tab is shown;
 // refresh() reloads the table, keeping the filters and the page.
 import { api, ApiError, download, query } from "./api.js";
-import { emptyState, fill, h, money, notify, pager, showDetail, statusBadge, timeline, when } from "./ui.js";
+import {
+  attachTip, emptyState, fill, h, money, notify, pager, showDetail, statusBadge, timeline, when,
+} from "./ui.js";
 import { progressView, startAndWatch, watchRun } from "./runs.js";
 
 const ORDERS = "/api/v1/orders";
@@ -192,9 +194,7 @@ function clearFilters() {
 
 /** Text with an explanation shown on hover and on keyboard focus, like statusBadge's error details. */
 function withTip(text, explanation, className) {
-  const id = `tip-${Math.random().toString(36).slice(2)}`;
-  return h("span", { class: `has-tooltip order-tip ${className}`, tabindex: "0", "aria-describedby": id },
-    text, h("span", { class: "tooltip", role: "tooltip", id }, explanation));
+  return attachTip(h("span", { class: `order-tip ${className}` }, text), explanation);
 }
 
 function orderLink(order) {

@@ -55,16 +55,20 @@ export function statusBadge(status, error) {
   const badge = h("span", { class: `status status-${status}`, "data-status": status },
     h("span", { class: "dot", "aria-hidden": "true" }), DOT_LABELS[status] || status);
   if (!error) return badge;
-  const id = `tip-${Math.random().toString(36).slice(2)}`;
-  const tip = h("span", { class: "tooltip", role: "tooltip", id },
+  return attachTip(badge,
     h("strong", {}, error.message),
     error.upstream_code ? h("span", { class: "tip-code" }, `code ${error.upstream_code}`) : null,
     error.hint ? h("span", { class: "tip-hint" }, error.hint) : null);
-  badge.setAttribute("tabindex", "0");
-  badge.setAttribute("aria-describedby", id);
-  badge.classList.add("has-tooltip");
-  badge.append(tip);
-  return badge;
+}
+
+/** Makes `element` show `content` on hover and on keyboard focus: a role=tooltip tied by aria-describedby. */
+export function attachTip(element, ...content) {
+  const id = `tip-${Math.random().toString(36).slice(2)}`;
+  element.setAttribute("tabindex", "0");
+  element.setAttribute("aria-describedby", id);
+  element.classList.add("has-tooltip");
+  element.append(h("span", { class: "tooltip", role: "tooltip", id }, ...content));
+  return element;
 }
 
 /** A friendly empty state for a table or list. */

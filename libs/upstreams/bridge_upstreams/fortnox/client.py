@@ -1035,29 +1035,16 @@ class FortnoxClient:
 
     def find_invoice_by_external_reference(self, tenant_id: str, reference: str) -> Invoice | None:
         """The (non-credit) invoice whose ExternalInvoiceReference1 is exactly `reference` (full record)."""
-        for record in self._iterate(
-            tenant_id,
-            "/3/invoices",
-            "Invoices",
-            {"externalinvoicereference1": reference},
-            action="search invoices by reference",
-        ):
-            number = text_of(record.get("DocumentNumber"))
-            if "ExternalInvoiceReference1" in record and not _same_text(
-                text_of(record.get("ExternalInvoiceReference1")), reference
-            ):
-                continue
-            invoice = self.get_invoice(tenant_id, number) if number else None
-            if invoice is None or invoice.credit:
-                continue
-            if _same_text(invoice.external_invoice_reference1, reference):
-                return invoice
-        return None
+        return next((i for i in self._invoices_by_reference(tenant_id, reference) if not i.credit), None)
 
     def invoices_by_external_reference(self, tenant_id: str, reference: str) -> list[Invoice]:
         """Every invoice, credit invoices included, whose ExternalInvoiceReference1 is exactly `reference` (full
         records: the list view has no rows)."""
-        found: list[Invoice] = []
+        return list(self._invoices_by_reference(tenant_id, reference))
+
+    def _invoices_by_reference(self, tenant_id: str, reference: str) -> Iterator[Invoice]:
+        """The invoices of the search, each read whole (lazily: a caller that stops early reads no more), compared
+        exactly on the client since Fortnox's search matches substrings."""
         for record in self._iterate(
             tenant_id,
             "/3/invoices",
@@ -1072,8 +1059,7 @@ class FortnoxClient:
                 continue
             invoice = self.get_invoice(tenant_id, number) if number else None
             if invoice is not None and _same_text(invoice.external_invoice_reference1, reference):
-                found.append(invoice)
-        return found
+                yield invoice
 
     def create_invoice(self, tenant_id: str, fields: Mapping[str, Any]) -> Invoice:
         """POST /3/invoices (a direct invoice, or a credit invoice with CreditInvoiceReference); never repeated:

@@ -286,24 +286,25 @@ def _summary(order: Order, exchange: Exchange | None = None) -> FortnoxOrderSumm
     )
 
 
+def row_fields(row: OrderRow | FortnoxRow, quantity: Decimal, *, order: bool) -> dict[str, Any]:
+    """One document row's fields (fortnox-api.md §5.5-5.6): an order row has OrderedQuantity too; an invoice row's
+    quantity is DeliveredQuantity only (negative on a credit invoice)."""
+    fields: dict[str, Any] = {"Description": row.description}
+    if order:
+        fields["OrderedQuantity"] = quantity
+    fields.update(DeliveredQuantity=quantity, Price=row.price, VAT=row.vat)
+    if row.article_number:
+        fields["ArticleNumber"] = row.article_number
+    if row.account_number is not None:
+        fields["AccountNumber"] = row.account_number
+    if row.unit:
+        fields["Unit"] = row.unit
+    return fields
+
+
 def order_fields(draft: OrderDraft) -> dict[str, Any]:
     """The Fortnox Order body (fortnox-api.md §5.5); amounts stay Decimal (sent as exact JSON numbers)."""
-    rows: list[dict[str, Any]] = []
-    for row in draft.rows:
-        fields: dict[str, Any] = {
-            "Description": row.description,
-            "OrderedQuantity": row.quantity,
-            "DeliveredQuantity": row.quantity,
-            "Price": row.price,
-            "VAT": row.vat,
-        }
-        if row.article_number:
-            fields["ArticleNumber"] = row.article_number
-        if row.account_number is not None:
-            fields["AccountNumber"] = row.account_number
-        if row.unit:
-            fields["Unit"] = row.unit
-        rows.append(fields)
+    rows = [row_fields(row, row.quantity, order=True) for row in draft.rows]
     body: dict[str, Any] = {
         "CustomerNumber": draft.customer_number,
         "OrderDate": draft.order_date.isoformat(),
@@ -508,20 +509,6 @@ class HttpFortnoxSettlements:
         return dumps({"InvoicePayment": {k: v for k, v in shown.items() if v is not None}}).decode()
 
 
-def _row_fields(row: OrderRow, quantity: Decimal, *, order: bool) -> dict[str, Any]:
-    fields: dict[str, Any] = {"Description": row.description, "DeliveredQuantity": quantity, "Price": row.price}
-    fields["VAT"] = row.vat
-    if order:
-        fields["OrderedQuantity"] = quantity
-    if row.article_number:
-        fields["ArticleNumber"] = row.article_number
-    if row.account_number is not None:
-        fields["AccountNumber"] = row.account_number
-    if row.unit:
-        fields["Unit"] = row.unit
-    return fields
-
-
 def _fortnox_row(row: DocumentRow) -> FortnoxRow:
     return FortnoxRow(
         row.row_id,
@@ -600,7 +587,7 @@ class HttpFortnoxDocuments:
     ) -> FortnoxDocument:
         sent: list[dict[str, Any]] = []
         for put in rows:
-            fields = _row_fields(put.row, put.row.quantity, order=True) if put.row is not None else {}
+            fields = row_fields(put.row, put.row.quantity, order=True) if put.row is not None else {}
             if put.row_id is not None:
                 fields = {"RowId": int(put.row_id) if put.row_id.isdigit() else put.row_id, **fields}
             sent.append(fields)
@@ -639,22 +626,8 @@ class HttpFortnoxDocuments:
     def create_credit(
         self, tenant_id: str, invoice: FortnoxDocument, key: str, rows: Sequence[CreditRow], freight: Decimal
     ) -> FortnoxInvoiceRef:
-        credit_rows = []
-        for credit in rows:
-            row = credit.invoiced
-            fields: dict[str, Any] = {
-                "Description": row.description,
-                "DeliveredQuantity": -credit.quantity,
-                "Price": row.price,
-                "VAT": row.vat,
-            }
-            if row.article_number:
-                fields["ArticleNumber"] = row.article_number
-            if row.account_number is not None:
-                fields["AccountNumber"] = row.account_number
-            if row.unit:
-                fields["Unit"] = row.unit
-            credit_rows.append(fields)
+        # The credited rows as the invoice has them (its prices and VAT), with negative quantities.
+        credit_rows = [row_fields(credit.invoiced, -credit.quantity, order=False) for credit in rows]
         number = invoice.number
         body: dict[str, Any] = {
             "CustomerNumber": invoice.customer_number,

@@ -278,9 +278,7 @@ class FollowChanges:
         if followed is None and not resuming:
             # The first look since the Fortnox order was made from this very order: the baseline, no call.
             self._follow(tenant_id, order.id, changes.baseline())
-            followed = changes.baseline()
-            if not changes.takes_back or record.fortnox_invoice_number is None:
-                return []
+            return []
         followed = followed or changes.baseline()
         if record.fortnox_invoice_number is None:
             # An edit of the address (or the gift packaging, the adjustments) changes what was bought, not what is
